@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Regenerates the committed parity fixtures (or writes them elsewhere, for the CI drift check).
+# Usage: parity-tests/python/make_fixtures.sh [OUT_ROOT]   (default: parity-tests/fixtures)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="${1:-$here/../fixtures}"
+py="${PYTHON:-$here/.venv/bin/python}"
+mkdir -p "$root"
+"$py" "$here/export_reference.py" --preset tiny --seed 0 --saved-model zip --out "$root/tiny"
+"$py" "$here/export_reference.py" --preset wide --seed 1 --saved-model zip --out "$root/wide"

@@ -1,0 +1,275 @@
+package io.github.tflxmert;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One batch of LXMERT inputs, named and shaped as in Hugging Face's {@code TFLxmertModel.call}
+ * (B batch, S text length, N regions, F = {@code visual_feat_dim}):
+ * <ul>
+ *   <li>{@code input_ids} int [B,S], each in [0, vocab_size)</li>
+ *   <li>{@code attention_mask} int [B,S] of 0/1 (default all ones)</li>
+ *   <li>{@code token_type_ids} int [B,S], each in [0, type_vocab_size) (default zeros)</li>
+ *   <li>{@code visual_feats} float [B,N,F], finite</li>
+ *   <li>{@code visual_pos} float [B,N,4], normalised boxes (x1, y1, x2, y2), finite</li>
+ *   <li>{@code visual_attention_mask} int [B,N] of 0/1, or absent (HF: no visual masking)</li>
+ * </ul>
+ * Construction checks only that the arrays agree with each other; {@link #validate(LxmertConfig)} checks them
+ * against a model's config. Both throw {@link IllegalArgumentException} naming the field, expected and found.
+ * Immutable (the arrays are shared, not copied); thread-safe; no native memory.
+ */
+public final class LxmertInputs {
+  private final IntArray inputIds;
+  private final IntArray attentionMask;
+  private final IntArray tokenTypeIds;
+  private final FloatArray visualFeats;
+  private final FloatArray visualPos;
+  private final IntArray visualAttentionMask; // nullable
+
+  private LxmertInputs(Builder b) {
+    this.inputIds = required(b.inputIds, "input_ids");
+    this.visualFeats = required(b.visualFeats, "visual_feats");
+    this.visualPos = required(b.visualPos, "visual_pos");
+    rank("input_ids", inputIds.shape(), 2);
+    rank("visual_feats", visualFeats.shape(), 3);
+    rank("visual_pos", visualPos.shape(), 3);
+    long batch = inputIds.dim(0);
+    long text = inputIds.dim(1);
+    this.attentionMask = b.attentionMask != null ? b.attentionMask : IntArray.filled(batch, text, 1);
+    this.tokenTypeIds = b.tokenTypeIds != null ? b.tokenTypeIds : IntArray.filled(batch, text, 0);
+    this.visualAttentionMask = b.visualAttentionMask;
+    long regions = visualFeats.dim(1);
+    sameShape("attention_mask", attentionMask.shape(), new long[] {batch, text});
+    sameShape("token_type_ids", tokenTypeIds.shape(), new long[] {batch, text});
+    if (visualFeats.dim(0) != batch) {
+      throw new IllegalArgumentException("visual_feats: expected batch size " + batch + " (from input_ids), found "
+          + visualFeats.dim(0) + " in shape " + Arrays.toString(visualFeats.shape()));
+    }
+    sameShape("visual_pos", new long[] {visualPos.dim(0), visualPos.dim(1)}, new long[] {batch, regions},
+        visualPos.shape());
+    if (visualAttentionMask != null) {
+      sameShape("visual_attention_mask", visualAttentionMask.shape(), new long[] {batch, regions});
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public IntArray inputIds() {
+    return inputIds;
+  }
+
+  public IntArray attentionMask() {
+    return attentionMask;
+  }
+
+  public IntArray tokenTypeIds() {
+    return tokenTypeIds;
+  }
+
+  public FloatArray visualFeats() {
+    return visualFeats;
+  }
+
+  public FloatArray visualPos() {
+    return visualPos;
+  }
+
+  /** The visual mask, or {@code null} when none was given (HF then masks no region). */
+  public IntArray visualAttentionMask() {
+    return visualAttentionMask;
+  }
+
+  /** The visual mask, or all ones when none was given: numerically the same as no mask (the added term is 0). */
+  public IntArray visualAttentionMaskOrOnes() {
+    return visualAttentionMask != null ? visualAttentionMask : IntArray.filled(batchSize(), regionCount(), 1);
+  }
+
+  public int batchSize() {
+    return (int) inputIds.dim(0);
+  }
+
+  public int textLength() {
+    return (int) inputIds.dim(1);
+  }
+
+  public int regionCount() {
+    return (int) visualFeats.dim(1);
+  }
+
+  /**
+   * Checks these inputs against a model configuration, before anything reaches TensorFlow: ids within the
+   * vocabulary, token types within {@code type_vocab_size}, text no longer than {@code max_position_embeddings},
+   * feature width {@code visual_feat_dim}, box width 4, masks 0/1, finite features and boxes, no empty
+   * dimension.
+   *
+   * @throws IllegalArgumentException naming the field, what was expected and what was found
+   */
+  public LxmertInputs validate(LxmertConfig config) {
+    if (batchSize() == 0) {
+      throw new IllegalArgumentException("input_ids: expected a batch of at least 1, found an empty batch");
+    }
+    if (textLength() == 0) {
+      throw new IllegalArgumentException("input_ids: expected a text length of at least 1, found 0");
+    }
+    if (regionCount() == 0) {
+      throw new IllegalArgumentException("visual_feats: expected at least 1 region, found 0");
+    }
+    if (textLength() > config.maxPositionEmbeddings()) {
+      throw new IllegalArgumentException("input_ids: expected a text length <= max_position_embeddings ("
+          + config.maxPositionEmbeddings() + "), found " + textLength());
+    }
+    inRange("input_ids", inputIds, 0, config.vocabSize(), "vocab_size");
+    inRange("token_type_ids", tokenTypeIds, 0, config.typeVocabSize(), "type_vocab_size");
+    inRange("attention_mask", attentionMask, 0, 2, null);
+    if (visualAttentionMask != null) {
+      inRange("visual_attention_mask", visualAttentionMask, 0, 2, null);
+    }
+    if (visualFeats.dim(2) != config.visualFeatDim()) {
+      throw new IllegalArgumentException("visual_feats: expected last dimension visual_feat_dim = "
+          + config.visualFeatDim() + ", found " + visualFeats.dim(2) + " in shape " + Arrays.toString(visualFeats.shape()));
+    }
+    if (visualPos.dim(2) != 4) {
+      throw new IllegalArgumentException("visual_pos: expected last dimension 4 (x1, y1, x2, y2), found "
+          + visualPos.dim(2) + " in shape " + Arrays.toString(visualPos.shape()));
+    }
+    finite("visual_feats", visualFeats);
+    finite("visual_pos", visualPos);
+    return this;
+  }
+
+  private static void inRange(String field, IntArray a, int lo, int hiExclusive, String bound) {
+    int[] d = a.data();
+    for (int i = 0; i < d.length; i++) {
+      if (d[i] < lo || d[i] >= hiExclusive) {
+        long[] idx = unravel(a.shape(), i);
+        String expected = bound == null ? "0 or 1" : "a value in [" + lo + ", " + hiExclusive + ") (" + bound + " = " + hiExclusive + ")";
+        throw new IllegalArgumentException(field + Arrays.toString(idx) + ": expected " + expected + ", found " + d[i]);
+      }
+    }
+  }
+
+  private static void finite(String field, FloatArray a) {
+    float[] d = a.data();
+    for (int i = 0; i < d.length; i++) {
+      if (!Float.isFinite(d[i])) {
+        throw new IllegalArgumentException(field + Arrays.toString(unravel(a.shape(), i))
+            + ": expected a finite number, found " + d[i]);
+      }
+    }
+  }
+
+  private static long[] unravel(long[] shape, long flat) {
+    long[] idx = new long[shape.length];
+    for (int i = shape.length - 1; i >= 0; i--) {
+      idx[i] = shape[i] == 0 ? 0 : flat % shape[i];
+      flat = shape[i] == 0 ? 0 : flat / shape[i];
+    }
+    return idx;
+  }
+
+  private static <T> T required(T v, String field) {
+    if (v == null) {
+      throw new IllegalArgumentException(field + ": required, found nothing");
+    }
+    return v;
+  }
+
+  private static void rank(String field, long[] shape, int rank) {
+    if (shape.length != rank) {
+      throw new IllegalArgumentException(field + ": expected rank " + rank + ", found rank " + shape.length
+          + " (shape " + Arrays.toString(shape) + ")");
+    }
+  }
+
+  private static void sameShape(String field, long[] found, long[] expected) {
+    sameShape(field, found, expected, found);
+  }
+
+  private static void sameShape(String field, long[] found, long[] expected, long[] full) {
+    if (!Arrays.equals(found, expected)) {
+      throw new IllegalArgumentException(field + ": expected shape " + Arrays.toString(expected)
+          + " (batch and lengths from input_ids / visual_feats), found " + Arrays.toString(full));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "LxmertInputs[B=" + batchSize() + ", S=" + textLength() + ", N=" + regionCount() + ", F="
+        + visualFeats.dim(2) + (visualAttentionMask != null ? ", visual mask" : "") + "]";
+  }
+
+  /** Builds {@link LxmertInputs}; {@code input_ids}, {@code visual_feats} and {@code visual_pos} are required. */
+  public static final class Builder {
+    private IntArray inputIds;
+    private IntArray attentionMask;
+    private IntArray tokenTypeIds;
+    private FloatArray visualFeats;
+    private FloatArray visualPos;
+    private IntArray visualAttentionMask;
+
+    public Builder inputIds(IntArray v) {
+      this.inputIds = v;
+      return this;
+    }
+
+    public Builder inputIds(int[][] v) {
+      return inputIds(IntArray.of(v));
+    }
+
+    public Builder attentionMask(IntArray v) {
+      this.attentionMask = v;
+      return this;
+    }
+
+    public Builder attentionMask(int[][] v) {
+      return attentionMask(v == null ? null : IntArray.of(v));
+    }
+
+    public Builder tokenTypeIds(IntArray v) {
+      this.tokenTypeIds = v;
+      return this;
+    }
+
+    public Builder tokenTypeIds(int[][] v) {
+      return tokenTypeIds(v == null ? null : IntArray.of(v));
+    }
+
+    public Builder visualFeats(FloatArray v) {
+      this.visualFeats = v;
+      return this;
+    }
+
+    public Builder visualPos(FloatArray v) {
+      this.visualPos = v;
+      return this;
+    }
+
+    public Builder visualAttentionMask(IntArray v) {
+      this.visualAttentionMask = v;
+      return this;
+    }
+
+    public Builder visualAttentionMask(int[][] v) {
+      return visualAttentionMask(v == null ? null : IntArray.of(v));
+    }
+
+    /** @throws IllegalArgumentException if a required field is missing or the shapes disagree */
+    public LxmertInputs build() {
+      return new LxmertInputs(this);
+    }
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof LxmertInputs x && inputIds.equals(x.inputIds) && attentionMask.equals(x.attentionMask)
+        && tokenTypeIds.equals(x.tokenTypeIds) && visualFeats.equals(x.visualFeats) && visualPos.equals(x.visualPos)
+        && Objects.equals(visualAttentionMask, x.visualAttentionMask);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(inputIds, visualFeats);
+  }
+}
