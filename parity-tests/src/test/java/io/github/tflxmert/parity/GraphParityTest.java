@@ -1,0 +1,114 @@
+package io.github.tflxmert.parity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.GraphPredictor;
+import io.github.tflxmert.LoadOptions;
+import io.github.tflxmert.LxmertForPreTraining;
+import io.github.tflxmert.LxmertModel;
+import io.github.tflxmert.LxmertOutputs;
+import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.OutputSelection;
+import io.github.tflxmert.reference.ParityReport;
+import io.github.tflxmert.reference.ReferenceDirectory;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The Java graph against the Python model: for both fixture sets, every case, every output (heads, base
+ * outputs, every hidden state, every attention, the obj/attr/feat head outputs), loading from tf_model.h5, the
+ * TF-format model.safetensors and the PyTorch-format model.safetensors. Bar: max abs difference &le; 1e-5 and
+ * equal argmax on every score row.
+ */
+class GraphParityTest {
+  static final double ATOL = 1e-5;
+
+  static Stream<Arguments> checkpoints() {
+    List<Arguments> args = new ArrayList<>();
+    for (String name : References.NAMES) {
+      for (String format : List.of("tf_model.h5", "tf_safetensors", "pt_safetensors")) {
+        args.add(Arguments.of(name, format));
+      }
+    }
+    return args.stream();
+  }
+
+  static Path checkpoint(ReferenceDirectory ref, String format) {
+    return switch (format) {
+      case "tf_model.h5" -> ref.modelDir().resolve("tf_model.h5");
+      case "tf_safetensors" -> ref.modelDir().resolve("model.safetensors");
+      default -> ref.ptModelDir().resolve("model.safetensors");
+    };
+  }
+
+  @ParameterizedTest(name = "{0} via {1}")
+  @MethodSource("checkpoints")
+  void pretrainingModelMatchesPythonOnEveryOutput(String name, String format) throws IOException {
+    try (ReferenceDirectory ref = References.open(name);
+         LxmertForPreTraining model = LxmertForPreTraining.create(ref.config(), checkpoint(ref, format),
+             LoadOptions.defaults())) {
+      assertTrue(model.loadPlan().unexpected().isEmpty(), "unexpected tensors: " + model.loadPlan().unexpected());
+      List<String> failures = new ArrayList<>();
+      for (ReferenceDirectory.Case c : ref.cases()) {
+        Map<String, FloatArray> expected = c.outputs();
+        LxmertOutputs out = model.predict(c.inputs(), OutputSelection.of(expected.keySet()));
+        ParityReport report = ParityReport.compare(name + "/" + c.name() + " via " + format, expected,
+            out.asMap(), ATOL);
+        System.out.println(report.table());
+        if (!report.passed()) {
+          failures.add(report.summary());
+        }
+      }
+      assertTrue(failures.isEmpty(), String.join("\n", failures));
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("names")
+  void baseModelLoadsThePretrainingCheckpointAndMatches(String name) throws IOException {
+    try (ReferenceDirectory ref = References.open(name);
+         LxmertModel model = LxmertModel.fromPretrained(ref.modelDir(),
+             LoadOptions.defaults().withWeightFile(ref.modelDir().resolve("tf_model.h5")))) {
+      assertTrue(model.loadPlan().unexpected().isEmpty(), "unexpected: " + model.loadPlan().unexpected());
+      assertTrue(!model.loadPlan().ignoredHeads().isEmpty(), "the pretraining heads should be ignored, not loaded");
+      for (ReferenceDirectory.Case c : ref.cases()) {
+        Map<String, FloatArray> expected = new LinkedHashMap<>();
+        for (String n : OutputNames.base()) {
+          expected.put(n, c.output(n));
+        }
+        LxmertOutputs out = model.predict(c.inputs());
+        assertEquals(expected.keySet(), out.names());
+        ParityReport report = ParityReport.compare(name + "/" + c.name() + " base model", expected, out.asMap(), ATOL);
+        assertTrue(report.passed(), report.table());
+      }
+    }
+  }
+
+  static Stream<String> names() {
+    return References.NAMES.stream();
+  }
+
+  /** Only the requested outputs come back, and a subset gives the same numbers as the full set. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("names")
+  void selectedOutputsOnly(String name) throws IOException {
+    try (ReferenceDirectory ref = References.open(name);
+         GraphPredictor model = LxmertForPreTraining.fromPretrained(ref.modelDir())) {
+      ReferenceDirectory.Case c = ref.cases().get(1);
+      LxmertOutputs one = model.predict(c.inputs(), OutputSelection.of(OutputNames.CROSS_RELATIONSHIP_SCORE));
+      assertEquals(List.of(OutputNames.CROSS_RELATIONSHIP_SCORE), new ArrayList<>(one.names()));
+      LxmertOutputs all = model.predict(c.inputs(), OutputSelection.all(model.config()));
+      assertEquals(all.crossRelationshipScore(), one.crossRelationshipScore());
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package io.github.tflxmert;
+
+import io.github.tflxmert.graph.LxmertGraph;
+import io.github.tflxmert.weights.WeightLoader;
+import io.github.tflxmert.weights.WeightSource;
+import io.github.tflxmert.weights.WeightSources;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * LXMERT built from TensorFlow ops ({@link LxmertGraph}) with weights loaded from an HF checkpoint, run in
+ * one TensorFlow {@link Session}. Base of {@link LxmertModel} and {@link LxmertForPreTraining}.
+ *
+ * <p>Thread-safe: any number of threads may call {@link #predict} at once (they share the session, which
+ * TensorFlow allows). {@link #close()} waits for calls in flight, then frees the graph and session; later
+ * calls throw {@link IllegalStateException}. The caller that opened the model closes it.
+ */
+public abstract class GraphPredictor implements LxmertPredictor {
+  private final LxmertConfig config;
+  private final Graph graph;
+  private final LxmertGraph model;
+  private final Session session;
+  private final Set<String> available;
+  private final WeightLoader.Plan plan;
+  private final Path checkpoint;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private volatile boolean closed;
+
+  GraphPredictor(LxmertConfig config, Path checkpoint, LoadOptions options, LxmertGraph.Kind kind) throws IOException {
+    this.config = config;
+    this.checkpoint = checkpoint;
+    this.graph = new Graph();
+    Session s = null;
+    try (WeightSource src = WeightSources.open(checkpoint)) {
+      this.model = new LxmertGraph(graph, config, kind);
+      WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fail before creating a session
+      ConfigProto.Builder cfg = ConfigProto.newBuilder();
+      if (options.intraOpThreads() > 0) {
+        cfg.setIntraOpParallelismThreads(options.intraOpThreads());
+      }
+      if (options.interOpThreads() > 0) {
+        cfg.setInterOpParallelismThreads(options.interOpThreads());
+      }
+      s = new Session(graph, cfg.build());
+      this.plan = WeightLoader.load(model.scope(), src, s, options.progressFor(p.totalBytes()));
+      this.session = s;
+    } catch (RuntimeException | IOException | Error e) {
+      if (s != null) {
+        s.close();
+      }
+      graph.close();
+      throw e;
+    }
+    this.available = Collections.unmodifiableSet(new LinkedHashSet<>(model.outputs().keySet()));
+  }
+
+  static Path checkpointFor(Path modelDir, LoadOptions options) {
+    return options.weightFile() != null ? options.weightFile() : WeightSources.checkpointIn(modelDir);
+  }
+
+  static LxmertConfig configIn(Path modelDir) throws IOException {
+    Path c = modelDir.resolve("config.json");
+    if (!java.nio.file.Files.isRegularFile(c)) {
+      throw new IllegalArgumentException(modelDir + ": expected config.json, found none");
+    }
+    return LxmertConfig.fromJsonFile(c);
+  }
+
+  @Override
+  public LxmertConfig config() {
+    return config;
+  }
+
+  @Override
+  public Set<String> availableOutputs() {
+    return available;
+  }
+
+  /** The checkpoint the weights came from. */
+  public Path checkpoint() {
+    return checkpoint;
+  }
+
+  /** How the checkpoint's tensors were matched (unexpected tensors, ignored heads, bytes). */
+  public WeightLoader.Plan loadPlan() {
+    return plan;
+  }
+
+  /** The graph and its named inputs/outputs, for export. Do not modify it while predictions run. */
+  public LxmertGraph graph() {
+    return model;
+  }
+
+  /** The session holding the loaded weights, for export. Owned by this predictor. */
+  public Session session() {
+    return session;
+  }
+
+  @Override
+  public LxmertOutputs predict(LxmertInputs inputs, OutputSelection wanted) {
+    inputs.validate(config);
+    List<String> names = new ArrayList<>();
+    for (String n : wanted.names()) {
+      if (!available.contains(n)) {
+        throw new IllegalArgumentException("output " + n + " is not available from this model; available: " + available);
+      }
+      names.add(n);
+    }
+    lock.readLock().lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("this model was closed");
+      }
+      List<Tensor> feeds = new ArrayList<>();
+      try {
+        Session.Runner r = session.runner();
+        r.feed(model.inputIds(), track(feeds, ints(inputs.inputIds())));
+        r.feed(model.attentionMask(), track(feeds, ints(inputs.attentionMask())));
+        r.feed(model.tokenTypeIds(), track(feeds, ints(inputs.tokenTypeIds())));
+        r.feed(model.visualAttentionMask(), track(feeds, ints(inputs.visualAttentionMaskOrOnes())));
+        r.feed(model.visualFeats(), track(feeds, floats(inputs.visualFeats())));
+        r.feed(model.visualPos(), track(feeds, floats(inputs.visualPos())));
+        // Several names can be one tensor (language_output is the last language hidden state): fetch it once.
+        Map<Operand<TFloat32>, Integer> fetchIndex = new LinkedHashMap<>();
+        for (String n : names) {
+          fetchIndex.computeIfAbsent(model.outputs().get(n), op -> {
+            r.fetch(op);
+            return fetchIndex.size();
+          });
+        }
+        Map<String, FloatArray> out = new LinkedHashMap<>();
+        try (Result res = r.run()) {
+          Map<Integer, FloatArray> copied = new LinkedHashMap<>();
+          for (String n : names) {
+            int i = fetchIndex.get(model.outputs().get(n));
+            out.put(n, copied.computeIfAbsent(i, k -> copy((TFloat32) res.get(k))));
+          }
+        }
+        return new LxmertOutputs(out);
+      } finally {
+        for (Tensor t : feeds) {
+          t.close();
+        }
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  private static <T extends Tensor> T track(List<Tensor> l, T t) {
+    l.add(t);
+    return t;
+  }
+
+  static TInt32 ints(IntArray a) {
+    return TInt32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asInts().write(a.data()));
+  }
+
+  static TFloat32 floats(FloatArray a) {
+    return TFloat32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asFloats().write(a.data()));
+  }
+
+  static FloatArray copy(TFloat32 t) {
+    long[] shape = t.shape().asArray();
+    float[] data = new float[Math.toIntExact(t.shape().size())];
+    t.asRawTensor().data().asFloats().read(data);
+    return new FloatArray(shape, data);
+  }
+
+  /** Output operands by name (for export and training code in this library). */
+  Map<String, Operand<TFloat32>> outputOperands() {
+    return model.outputs();
+  }
+
+  @Override
+  public void close() {
+    lock.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      session.close();
+      graph.close();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+}

@@ -1,0 +1,43 @@
+package io.github.tflxmert;
+
+import java.nio.file.Path;
+import java.util.function.LongConsumer;
+
+/**
+ * How to open a model: which checkpoint file (default: the one HF would pick in the model directory), session
+ * thread pools (0 = TensorFlow's default; note TensorFlow fixes the intra-op pool for the whole process at the
+ * first session), and a progress callback receiving bytes loaded. Immutable.
+ *
+ * @param weightFile     checkpoint to load instead of the directory's default, or null
+ * @param intraOpThreads threads inside one op, 0 = TensorFlow default
+ * @param interOpThreads ops run in parallel, 0 = TensorFlow default
+ * @param progress       called with the bytes loaded so far and the total, or null
+ */
+public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress) {
+
+  /** Load progress: bytes done out of total. */
+  @FunctionalInterface
+  public interface Progress {
+    void update(long done, long total);
+  }
+
+  public static LoadOptions defaults() {
+    return new LoadOptions(null, 0, 0, null);
+  }
+
+  public LoadOptions withWeightFile(Path f) {
+    return new LoadOptions(f, intraOpThreads, interOpThreads, progress);
+  }
+
+  public LoadOptions withThreads(int intra, int inter) {
+    return new LoadOptions(weightFile, intra, inter, progress);
+  }
+
+  public LoadOptions withProgress(Progress p) {
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p);
+  }
+
+  LongConsumer progressFor(long total) {
+    return progress == null ? null : done -> progress.update(done, total);
+  }
+}

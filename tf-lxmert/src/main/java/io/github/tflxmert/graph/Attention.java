@@ -1,0 +1,58 @@
+package io.github.tflxmert.graph;
+
+import io.github.tflxmert.LxmertConfig;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * TFLxmertAttention (Keras names {@code self} or {@code att}): scaled dot-product attention of queries from
+ * {@code hidden} [B,Q,H] over keys/values from {@code context} [B,K,H], with an additive mask [B,1,1,K] or none.
+ * Returns the context [B,Q,H] and the probabilities [B,h,Q,K].
+ */
+final class Attention {
+  private final Layers.Dense query;
+  private final Layers.Dense key;
+  private final Layers.Dense value;
+  private final int heads;
+  private final int headSize;
+  private final int hidden;
+
+  Attention(ModelScope ms, String path, LxmertConfig c) {
+    hidden = c.hiddenSize();
+    heads = c.numAttentionHeads();
+    headSize = c.headSize();
+    query = Layers.Dense.create(ms, path + "/query", hidden, hidden);
+    key = Layers.Dense.create(ms, path + "/key", hidden, hidden);
+    value = Layers.Dense.create(ms, path + "/value", hidden, hidden);
+  }
+
+  record Result(Operand<TFloat32> context, Operand<TFloat32> probs) {}
+
+  Result apply(Ops tf, Operand<TFloat32> hiddenStates, Operand<TFloat32> context, Operand<TFloat32> mask) {
+    Operand<TInt32> batch = tf.gather(tf.shape(hiddenStates), tf.constant(0), tf.constant(0));
+    Operand<TFloat32> q = splitHeads(tf, query.apply(tf, hiddenStates), batch);    // [B,h,Q,d]
+    Operand<TFloat32> k = splitHeads(tf, key.apply(tf, context), batch);           // [B,h,K,d]
+    Operand<TFloat32> v = splitHeads(tf, value.apply(tf, context), batch);         // [B,h,K,d]
+    Operand<TFloat32> scores = tf.train.batchMatMul(q, k, TFloat32.class, BatchMatMul.adjY(true)); // [B,h,Q,K]
+    scores = tf.math.div(scores, tf.math.sqrt(tf.constant((float) headSize)));
+    if (mask != null) {
+      scores = tf.math.add(scores, mask);
+    }
+    // HF's stable_softmax adds 1e-9 before the softmax (an XLA workaround; part of the exact op sequence).
+    Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, tf.constant(1e-9f)));
+    Operand<TFloat32> ctx = tf.train.batchMatMul(probs, v, TFloat32.class);       // [B,h,Q,d]
+    ctx = tf.linalg.transpose(ctx, tf.constant(new int[] {0, 2, 1, 3}));           // [B,Q,h,d]
+    ctx = tf.reshape(ctx, tf.stack(List.of(batch, tf.constant(-1), tf.constant(hidden)))); // [B,Q,H]
+    return new Result(ctx, probs);
+  }
+
+  private Operand<TFloat32> splitHeads(Ops tf, Operand<TFloat32> x, Operand<TInt32> batch) {
+    Operand<TFloat32> r = tf.reshape(x, tf.stack(List.of(batch, tf.constant(-1), tf.constant(heads),
+        tf.constant(headSize))));                                                   // [B,L,h,d]
+    return tf.linalg.transpose(r, tf.constant(new int[] {0, 2, 1, 3}));            // [B,h,L,d]
+  }
+}

@@ -1,0 +1,31 @@
+package io.github.tflxmert.graph;
+
+import io.github.tflxmert.LxmertConfig;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * TFLxmertSelfAttentionLayer ({@code attention}, {@code lang_self_att}, {@code visn_self_att}: sub-layers
+ * {@code self} + {@code output}) and TFLxmertCrossAttentionLayer ({@code visual_attention}: {@code att} +
+ * {@code output}); both are {@code LN(dense(attention(x, ctx, mask)) + x)}.
+ */
+final class AttentionLayer {
+  private final Attention attention;
+  private final Layers.Dense dense;
+  private final Layers.LayerNorm layerNorm;
+
+  /** @param coreName "self" for self-attention layers, "att" for the cross-attention layer */
+  AttentionLayer(ModelScope ms, String path, String coreName, LxmertConfig c) {
+    attention = new Attention(ms, path + "/" + coreName, c);
+    dense = Layers.Dense.create(ms, path + "/output/dense", c.hiddenSize(), c.hiddenSize());
+    layerNorm = Layers.LayerNorm.create(ms, path + "/output/LayerNorm", c.hiddenSize(), c.layerNormEps());
+  }
+
+  /** x [B,Q,H] attends to ctx [B,K,H]; returns the output [B,Q,H] and probabilities [B,h,Q,K]. */
+  Attention.Result apply(Ops tf, Operand<TFloat32> x, Operand<TFloat32> ctx, Operand<TFloat32> mask) {
+    Attention.Result a = attention.apply(tf, x, ctx, mask);
+    Operand<TFloat32> out = layerNorm.apply(tf, tf.math.add(dense.apply(tf, a.context()), x));
+    return new Attention.Result(out, a.probs());
+  }
+}

@@ -1,0 +1,30 @@
+package io.github.tflxmert.graph;
+
+import io.github.tflxmert.LxmertConfig;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * TFLxmertIntermediate + TFLxmertOutput ({@code intermediate}/{@code output}, or {@code lang_inter}/
+ * {@code lang_output}, {@code visn_inter}/{@code visn_output}): {@code LN(dense2(act(dense1(x))) + x)},
+ * x [B,L,H], inner width I.
+ */
+final class FeedForward {
+  private final Layers.Dense inter;
+  private final Layers.Dense out;
+  private final Layers.LayerNorm layerNorm;
+  private final String act;
+
+  FeedForward(ModelScope ms, String interPath, String outPath, LxmertConfig c) {
+    inter = Layers.Dense.create(ms, interPath + "/dense", c.hiddenSize(), c.intermediateSize());
+    out = Layers.Dense.create(ms, outPath + "/dense", c.intermediateSize(), c.hiddenSize());
+    layerNorm = Layers.LayerNorm.create(ms, outPath + "/LayerNorm", c.hiddenSize(), c.layerNormEps());
+    act = c.hiddenAct();
+  }
+
+  Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
+    Operand<TFloat32> i = Layers.activation(tf, act, inter.apply(tf, x));   // [B,L,I]
+    return layerNorm.apply(tf, tf.math.add(out.apply(tf, i), x));
+  }
+}

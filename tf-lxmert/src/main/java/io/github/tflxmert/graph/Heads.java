@@ -1,0 +1,112 @@
+package io.github.tflxmert.graph;
+
+import io.github.tflxmert.LxmertConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/** The pretraining heads of TFLxmertForPreTraining, each under its HF Keras name. */
+final class Heads {
+  private Heads() {}
+
+  /** TFLxmertPredictionHeadTransform: {@code LN(act(dense(x)))}, used by the LM head and the object head. */
+  static final class Transform {
+    private final Layers.Dense dense;
+    private final Layers.LayerNorm layerNorm;
+    private final String act;
+
+    Transform(ModelScope ms, String path, LxmertConfig c) {
+      dense = Layers.Dense.create(ms, path + "/dense", c.hiddenSize(), c.hiddenSize());
+      layerNorm = Layers.LayerNorm.create(ms, path + "/LayerNorm", c.hiddenSize(), c.layerNormEps());
+      act = c.hiddenAct();
+    }
+
+    Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
+      return layerNorm.apply(tf, Layers.activation(tf, act, dense.apply(tf, x)));
+    }
+  }
+
+  /**
+   * {@code cls/predictions} (TFLxmertLMPredictionHead): transform, then logits against the word-embedding
+   * matrix (tied; the checkpoint's duplicate copy is ignored) plus {@code cls/predictions/bias}.
+   * lang [B,S,H] → [B,S,V].
+   */
+  static final class LmPrediction {
+    private final Transform transform;
+    private final Operand<TFloat32> wordEmbeddings;
+    private final Operand<TFloat32> bias;
+    private final int hidden;
+    private final int vocab;
+
+    LmPrediction(ModelScope ms, LxmertConfig c, Operand<TFloat32> wordEmbeddings) {
+      transform = new Transform(ms, "cls/predictions/transform", c);
+      bias = ms.weight("cls/predictions", "bias", c.vocabSize());
+      this.wordEmbeddings = wordEmbeddings;
+      hidden = c.hiddenSize();
+      vocab = c.vocabSize();
+    }
+
+    Operand<TFloat32> apply(Ops tf, Operand<TFloat32> lang) {
+      Operand<TFloat32> h = transform.apply(tf, lang);
+      Operand<TInt32> seq = tf.gather(tf.shape(h), tf.constant(1), tf.constant(0));
+      Operand<TFloat32> flat = tf.reshape(h, tf.constant(new int[] {-1, hidden}));              // [B*S,H]
+      Operand<TFloat32> logits = tf.linalg.matMul(flat, wordEmbeddings, MatMul.transposeB(true)); // [B*S,V]
+      logits = tf.reshape(logits, tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));   // [B,S,V]
+      return tf.nn.biasAdd(logits, bias);
+    }
+  }
+
+  /** {@code answer_head} (TFLxmertVisualAnswerHead): dense(2H) → exact GELU → LN → dense(num_qa_labels). */
+  static final class Answer {
+    private final Layers.Dense fc0;
+    private final Layers.LayerNorm ln2;
+    private final Layers.Dense fc3;
+
+    Answer(ModelScope ms, LxmertConfig c) {
+      long h2 = 2L * c.hiddenSize();
+      fc0 = Layers.Dense.create(ms, "answer_head/logit_fc_._0", c.hiddenSize(), h2);
+      ln2 = Layers.LayerNorm.create(ms, "answer_head/logit_fc_._2", h2, c.layerNormEps());
+      fc3 = Layers.Dense.create(ms, "answer_head/logit_fc_._3", h2, c.numQaLabels());
+    }
+
+    /** pooled [B,H] → [B,num_qa_labels]; the activation is "gelu" whatever hidden_act says. */
+    Operand<TFloat32> apply(Ops tf, Operand<TFloat32> pooled) {
+      return fc3.apply(tf, ln2.apply(tf, Layers.activation(tf, "gelu", fc0.apply(tf, pooled))));
+    }
+  }
+
+  /** {@code obj_predict_head} (TFLxmertVisualObjHead): transform, then one dense per enabled visual loss. */
+  static final class ObjPredict {
+    private final Transform transform;
+    private final Map<String, Layers.Dense> decoders = new LinkedHashMap<>();
+
+    ObjPredict(ModelScope ms, LxmertConfig c) {
+      transform = new Transform(ms, "obj_predict_head/transform", c);
+      if (c.visualObjLoss()) {
+        decoders.put("obj", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.obj", c.hiddenSize(),
+            c.numObjectLabels()));
+      }
+      if (c.visualAttrLoss()) {
+        decoders.put("attr", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.attr", c.hiddenSize(),
+            c.numAttrLabels()));
+      }
+      if (c.visualFeatLoss()) {
+        decoders.put("feat", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.feat", c.hiddenSize(),
+            c.visualFeatDim()));
+      }
+    }
+
+    /** visn [B,N,H] → {obj: [B,N,num_object_labels], attr: [B,N,num_attr_labels], feat: [B,N,F]}. */
+    Map<String, Operand<TFloat32>> apply(Ops tf, Operand<TFloat32> visn) {
+      Operand<TFloat32> h = transform.apply(tf, visn);
+      Map<String, Operand<TFloat32>> out = new LinkedHashMap<>();
+      decoders.forEach((k, d) -> out.put(k, d.apply(tf, h)));
+      return out;
+    }
+  }
+}

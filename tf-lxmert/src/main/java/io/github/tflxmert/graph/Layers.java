@@ -1,0 +1,101 @@
+package io.github.tflxmert.graph;
+
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Reshape;
+import org.tensorflow.op.math.Mean;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * The Keras building blocks with the exact op order of tf-keras 2.18, so results match Python to the ulp
+ * where the kernels allow. Shapes: x [..., in] → [..., out]. Stateless; thread-safe.
+ */
+public final class Layers {
+  private Layers() {}
+
+  /** A Keras Dense layer's weights: kernel [in, out] and bias [out], under {@code path}. */
+  public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out) {
+    public static Dense create(ModelScope ms, String path, long in, long out) {
+      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out);
+    }
+
+    /**
+     * Keras Dense: rank 2 → MatMul + BiasAdd; higher rank → tensordot (reshape to [-1, in], MatMul, reshape to
+     * [..., out]) + BiasAdd.
+     */
+    public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
+      int rank = x.shape().numDimensions();
+      if (rank == 2) {
+        return tf.nn.biasAdd(tf.linalg.matMul(x, kernel), bias);
+      }
+      Operand<TInt32> dims = tf.shape(x);                                      // [rank]
+      Operand<TInt32> lead = tf.slice(dims, tf.constant(new int[] {0}), tf.constant(new int[] {rank - 1}));
+      Operand<TFloat32> flat = tf.reshape(x, tf.constant(new int[] {-1, (int) in}));         // [prod(lead), in]
+      Operand<TFloat32> y = tf.linalg.matMul(flat, kernel);                                  // [prod(lead), out]
+      Reshape<TFloat32> back = tf.reshape(y, tf.concat(List.of(lead, tf.constant(new int[] {(int) out})),
+          tf.constant(0)));                                                                  // [..., out]
+      return tf.nn.biasAdd(back, bias);
+    }
+  }
+
+  /** A Keras LayerNormalization's weights: gamma [H], beta [H]. */
+  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps) {
+    public static LayerNorm create(ModelScope ms, String path, long size, float eps) {
+      return new LayerNorm(ms.weight(path, "gamma", size), ms.weight(path, "beta", size), eps);
+    }
+
+    /**
+     * The non-fused Keras path (used whenever eps &lt; 1.001e-5, i.e. every LXMERT checkpoint):
+     * tf.nn.moments then tf.nn.batch_normalization, op for op.
+     */
+    public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
+      if (eps >= 1.001e-5f) {
+        return fused(tf, x);
+      }
+      Operand<TInt32> last = tf.constant(new int[] {-1});
+      Operand<TFloat32> mean = tf.math.mean(x, last, Mean.keepDims(true));
+      Operand<TFloat32> var = tf.math.mean(tf.math.squaredDifference(x, tf.stopGradient(mean)), last,
+          Mean.keepDims(true));
+      Operand<TFloat32> inv = tf.math.mul(tf.math.rsqrt(tf.math.add(var, tf.constant(eps))), gamma);
+      return tf.math.add(tf.math.mul(x, inv), tf.math.sub(beta, tf.math.mul(mean, inv)));
+    }
+
+    /**
+     * Keras' fused path for eps &ge; 1.001e-5: x reshaped to NCHW [1, rows, H, 1], FusedBatchNormV3 with unit
+     * scale and zero offset in training mode (batch statistics), reshaped back, then {@code * gamma + beta}.
+     */
+    private Operand<TFloat32> fused(Ops tf, Operand<TFloat32> x) {
+      Operand<TInt32> dims = tf.shape(x);
+      Operand<TInt32> rows = tf.reduceProd(tf.slice(dims, tf.constant(new int[] {0}),
+          tf.constant(new int[] {x.shape().numDimensions() - 1})), tf.constant(0));
+      Operand<TInt32> width = tf.reduceProd(tf.slice(dims, tf.constant(new int[] {x.shape().numDimensions() - 1}),
+          tf.constant(new int[] {1})), tf.constant(0));
+      Operand<TFloat32> nchw = tf.reshape(x, tf.stack(List.of(tf.constant(1), rows, width, tf.constant(1))));
+      Operand<TFloat32> ones = tf.fill(tf.expandDims(rows, tf.constant(0)), tf.constant(1f));
+      Operand<TFloat32> zeros = tf.fill(tf.expandDims(rows, tf.constant(0)), tf.constant(0f));
+      var bn = tf.nn.fusedBatchNorm(nchw, ones, zeros, tf.constant(new float[0]), tf.constant(new float[0]),
+          org.tensorflow.op.nn.FusedBatchNorm.epsilon(eps),
+          org.tensorflow.op.nn.FusedBatchNorm.dataFormat("NCHW"), org.tensorflow.op.nn.FusedBatchNorm.isTraining(true));
+      Operand<TFloat32> y = tf.reshape(bn.y(), dims);
+      return tf.math.add(tf.math.mul(y, gamma), beta);
+    }
+  }
+
+  /** Activations by HF name ({@code hidden_act}); "gelu" is the exact erf form of tf.nn.gelu. */
+  public static Operand<TFloat32> activation(Ops tf, String name, Operand<TFloat32> x) {
+    return switch (name) {
+      case "gelu" -> tf.math.mul(tf.math.mul(tf.constant(0.5f), x),
+          tf.math.add(tf.constant(1f), tf.math.erf(tf.math.div(x, tf.constant(1.4142135623730951f)))));
+      case "gelu_new" -> tf.math.mul(tf.math.mul(tf.constant(0.5f), x), tf.math.add(tf.constant(1f),
+          tf.math.tanh(tf.math.mul(tf.constant(0.7978845608028654f),
+              tf.math.add(x, tf.math.mul(tf.constant(0.044715f), tf.math.pow(x, tf.constant(3f))))))));
+      case "relu" -> tf.nn.relu(x);
+      case "tanh" -> tf.math.tanh(x);
+      case "sigmoid" -> tf.math.sigmoid(x);
+      case "silu", "swish" -> tf.math.mul(x, tf.math.sigmoid(x));
+      default -> throw new IllegalArgumentException("config field hidden_act: unsupported activation " + name);
+    };
+  }
+}

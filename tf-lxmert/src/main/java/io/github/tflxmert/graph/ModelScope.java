@@ -1,0 +1,97 @@
+package io.github.tflxmert.graph;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Assign;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * Name scopes and weights of one model graph. TensorFlow Java makes a scope name unique each time
+ * {@code withSubScope} is called with it, so every scope path is created once here and cached; weights are
+ * {@code VariableV2} ops named exactly after the Hugging Face variable name without the model prefix and
+ * {@code :0} (e.g. {@code lxmert/encoder/layer_._0/attention/self/query/kernel}), each with a placeholder and an
+ * {@code Assign} under {@code weight_loader/} so all weights load by feeding the placeholders.
+ *
+ * <p>Used while building one graph, from one thread; not thread-safe.
+ */
+public final class ModelScope {
+  /** A weight: its HF name, shape, the variable, the value read through Identity, and its loader ops. */
+  public record Weight(String name, long[] shape, Variable<TFloat32> variable, Operand<TFloat32> value,
+                       Placeholder<TFloat32> loadValue, Assign<TFloat32> load) {}
+
+  private final Graph graph;
+  private final Ops root;
+  private final Map<String, Ops> scopes = new HashMap<>();
+  private final Map<String, Weight> weights = new LinkedHashMap<>();
+  private final Ops loader;
+  private final List<Operand<TFloat32>> unused = new ArrayList<>();
+
+  public ModelScope(Graph graph) {
+    this.graph = graph;
+    this.root = Ops.create(graph);
+    this.loader = root.withSubScope("weight_loader");
+  }
+
+  public Graph graph() {
+    return graph;
+  }
+
+  /** Ops at the graph root (no name prefix). */
+  public Ops root() {
+    return root;
+  }
+
+  /** Ops whose op names start with {@code path/}; each path is created once. */
+  public Ops scope(String path) {
+    if (path.isEmpty()) {
+      return root;
+    }
+    Ops s = scopes.get(path);
+    if (s == null) {
+      int slash = path.lastIndexOf('/');
+      Ops parent = slash < 0 ? root : scope(path.substring(0, slash));
+      s = parent.withSubScope(path.substring(slash + 1));
+      scopes.put(path, s);
+    }
+    return s;
+  }
+
+  /**
+   * The value of the weight {@code scopePath/leaf} with the given shape, creating the variable on first use.
+   * A second request for the same name returns the same weight (LXMERT's cross-attention is shared).
+   */
+  public Operand<TFloat32> weight(String scopePath, String leaf, long... shape) {
+    String name = scopePath + "/" + leaf;
+    Weight w = weights.get(name);
+    if (w != null) {
+      if (!java.util.Arrays.equals(w.shape(), shape)) {
+        throw new IllegalStateException("weight " + name + " requested with two shapes");
+      }
+      return w.value();
+    }
+    Ops s = scope(scopePath);
+    Variable<TFloat32> v = s.withName(leaf).variable(Shape.of(shape), TFloat32.class);
+    Operand<TFloat32> read = s.withName(leaf + "_read").identity(v);
+    int i = weights.size();
+    Placeholder<TFloat32> in = loader.withName("value_" + i).placeholder(TFloat32.class,
+        Placeholder.shape(Shape.of(shape)));
+    Assign<TFloat32> assign = loader.withName("assign_" + i).assign(v, in);
+    weights.put(name, new Weight(name, shape.clone(), v, read, in, assign));
+    return read;
+  }
+
+  /** Every weight of the graph, by HF name, in creation order. */
+  public Map<String, Weight> weights() {
+    return Collections.unmodifiableMap(weights);
+  }
+}

@@ -1,0 +1,230 @@
+package io.github.tflxmert.weights;
+
+import io.jhdf.HdfFile;
+import io.jhdf.api.Attribute;
+import io.jhdf.api.Dataset;
+import io.jhdf.api.Group;
+import io.jhdf.api.Node;
+import io.jhdf.api.dataset.ContiguousDataset;
+import io.jhdf.object.datatype.DataType;
+import io.jhdf.object.datatype.FloatingPoint;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An HF {@code tf_model.h5} as {@code save_pretrained} writes it (tf-keras' legacy HDF5 weights format): root
+ * attribute {@code layer_names}, one group per top-level layer with a {@code weight_names} attribute (or
+ * {@code weight_names0..k} when split, or an empty array), one dataset per name at the path
+ * {@code <group>/<full variable name>}. Names are exposed with the model-name component and {@code :0}
+ * stripped; a name stored in several groups (the embeddings duplicated into {@code cls}) is taken from the
+ * first group in {@code layer_names} order, i.e. {@code lxmert}.
+ *
+ * <p>Float32 contiguous datasets are copied straight from jhdf's buffer over the file; float16/float64 are
+ * converted to float32. Any other dtype is rejected with the dataset named. Close to release the file; not
+ * thread-safe.
+ */
+public final class H5WeightSource implements WeightSource {
+  private record Stored(Entry entry, String path) {}
+
+  private final Path file;
+  private final HdfFile hdf;
+  private final Map<String, Stored> stored = new LinkedHashMap<>();
+  private final Map<String, Entry> entries;
+  private final List<String> layerNames;
+
+  private H5WeightSource(Path file, HdfFile hdf) {
+    this.file = file;
+    this.hdf = hdf;
+    Attribute ln = hdf.getAttribute("layer_names");
+    if (ln == null) {
+      throw bad("expected a Keras weights file with a root attribute layer_names, found none (sharded "
+          + "checkpoints, with tf_model.h5.index.json, are not supported)");
+    }
+    this.layerNames = strings(ln.getData(), "layer_names");
+    for (String layer : layerNames) {
+      Node g = hdf.getChild(layer);
+      if (!(g instanceof Group group)) {
+        throw bad("layer_names lists " + layer + " but the file has no group /" + layer);
+      }
+      for (String stored : weightNames(group)) {
+        String name = WeightNames.stripModelPrefix(stored);
+        if (this.stored.containsKey(name)) {
+          continue; // duplicate copy (cls keeps the embeddings a second time)
+        }
+        String path = layer + "/" + stored;
+        Node n;
+        try {
+          n = hdf.getByPath(path);
+        } catch (RuntimeException e) {
+          throw bad("weight_names of /" + layer + " lists " + stored + " but there is no dataset /" + path);
+        }
+        if (!(n instanceof Dataset ds)) {
+          throw bad("/" + path + " is not a dataset");
+        }
+        String dtype = dtypeOf(ds, path);
+        int[] dims = ds.getDimensions();
+        long[] shape = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+          shape[i] = dims[i];
+        }
+        this.stored.put(name, new Stored(new Entry(name, dtype, shape), path));
+      }
+    }
+    Map<String, Entry> en = new LinkedHashMap<>();
+    stored.forEach((k, v) -> en.put(k, v.entry()));
+    this.entries = Collections.unmodifiableMap(en);
+  }
+
+  /** Opens a Keras/HF weights file. @throws IllegalArgumentException naming the file on bad content */
+  public static H5WeightSource open(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(file + ": no such file");
+    }
+    HdfFile hdf;
+    try {
+      hdf = new HdfFile(file);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(file + ": not a readable HDF5 file (" + e.getMessage() + ")", e);
+    }
+    try {
+      return new H5WeightSource(file, hdf);
+    } catch (RuntimeException e) {
+      hdf.close();
+      if (e instanceof IllegalArgumentException) {
+        throw e;
+      }
+      throw new IllegalArgumentException(file + ": corrupt or unexpected HDF5 content (" + e + ")", e);
+    }
+  }
+
+  /** The top-level layers the file holds, in order (e.g. lxmert, cls, obj_predict_head, answer_head). */
+  public List<String> layerNames() {
+    return layerNames;
+  }
+
+  private List<String> weightNames(Group g) {
+    List<String> out = new ArrayList<>();
+    Attribute a = g.getAttribute("weight_names");
+    if (a != null) {
+      out.addAll(strings(a.getData(), g.getName() + ".weight_names"));
+      return out;
+    }
+    for (int k = 0; ; k++) {
+      Attribute part = g.getAttribute("weight_names" + k);
+      if (part == null) {
+        break;
+      }
+      out.addAll(strings(part.getData(), g.getName() + ".weight_names" + k));
+    }
+    if (out.isEmpty() && g.getAttributes().keySet().stream().noneMatch(k -> k.startsWith("weight_names"))) {
+      throw bad("group /" + g.getName() + " has no weight_names attribute");
+    }
+    return out;
+  }
+
+  private List<String> strings(Object data, String what) {
+    if (data == null) {
+      return List.of(); // Keras writes an empty float array for an empty list
+    }
+    if (data instanceof String[] arr) {
+      return List.of(arr);
+    }
+    if (data instanceof String s) {
+      return List.of(s);
+    }
+    if (data.getClass().isArray() && java.lang.reflect.Array.getLength(data) == 0) {
+      return List.of();
+    }
+    throw bad(what + ": expected an array of strings, found " + data.getClass().getSimpleName());
+  }
+
+  private String dtypeOf(Dataset ds, String path) {
+    DataType t = ds.getDataType();
+    if (t instanceof FloatingPoint fp) {
+      return switch (fp.getSize()) {
+        case 2 -> "float16";
+        case 4 -> "float32";
+        case 8 -> "float64";
+        default -> throw bad("/" + path + ": unsupported float width " + fp.getSize());
+      };
+    }
+    throw bad("/" + path + ": expected a floating-point dataset, found " + t.getClass().getSimpleName());
+  }
+
+  private IllegalArgumentException bad(String what) {
+    return new IllegalArgumentException(file + ": " + what);
+  }
+
+  @Override
+  public String description() {
+    return file.toString();
+  }
+
+  @Override
+  public Layout layout() {
+    return Layout.TF;
+  }
+
+  @Override
+  public Map<String, Entry> entries() {
+    return entries;
+  }
+
+  @Override
+  public void read(String name, ByteBuffer target) throws IOException {
+    Stored s = stored.get(name);
+    if (s == null) {
+      throw new IllegalArgumentException(file + ": no weight " + name);
+    }
+    Dataset ds = hdf.getDatasetByPath(s.path());
+    String what = file + " /" + s.path();
+    long bytes = s.entry().elements() * switch (s.entry().dtype()) {
+      case "float16" -> 2;
+      case "float64" -> 8;
+      default -> 4;
+    };
+    try {
+      if (ds instanceof ContiguousDataset cd && !ds.isEmpty()) {
+        ByteBuffer src = cd.getBuffer();
+        if (src.remaining() != bytes) {
+          throw bad("/" + s.path() + ": expected " + bytes + " bytes of data, found " + src.remaining());
+        }
+        src.order(((FloatingPoint) ds.getDataType()).getByteOrder());
+        Conversions.toFloat32(s.entry().dtype(), src, target, what);
+        return;
+      }
+      // Chunked or compressed datasets: let jhdf decode them into a flat array (one tensor at a time).
+      Object flat = ds.getDataFlat();
+      ByteBuffer out = target.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+      if (flat instanceof float[] f) {
+        out.asFloatBuffer().put(f);
+        target.position(target.position() + f.length * 4);
+      } else if (flat instanceof double[] d) {
+        for (double v : d) {
+          out.putFloat((float) v);
+        }
+        target.position(out.position());
+      } else {
+        throw bad("/" + s.path() + ": cannot decode dataset of type " + (flat == null ? "null" : flat.getClass()));
+      }
+    } catch (RuntimeException e) {
+      if (e instanceof IllegalArgumentException) {
+        throw e;
+      }
+      throw new IllegalArgumentException(what + ": cannot read the dataset (" + e + ")", e);
+    }
+  }
+
+  @Override
+  public void close() {
+    hdf.close();
+  }
+}

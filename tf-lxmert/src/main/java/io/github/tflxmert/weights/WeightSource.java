@@ -1,0 +1,51 @@
+package io.github.tflxmert.weights;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Map;
+
+/**
+ * A checkpoint file seen as named tensors. Names are the Hugging Face TF variable names without the model
+ * prefix and without {@code :0} (e.g. {@code lxmert/encoder/layer_._0/attention/self/query/kernel}) for TF
+ * checkpoints, and PyTorch state-dict keys for PyTorch-format files ({@link #layout()} says which; the
+ * {@link WeightNames name table} maps between them).
+ *
+ * <p>Implementations read lazily: {@link #read} streams one tensor at a time into a caller-provided buffer,
+ * so a 1 GB checkpoint never exists twice in the Java heap. The caller that opened a source closes it. Not
+ * thread-safe.
+ */
+public interface WeightSource extends AutoCloseable {
+
+  /** Name layout of a checkpoint. */
+  enum Layout { TF, PYTORCH }
+
+  /** A tensor in the file: its stored dtype (numpy spelling, e.g. {@code float32}) and shape. */
+  record Entry(String name, String dtype, long[] shape) {
+    public long elements() {
+      long n = 1;
+      for (long d : shape) {
+        n *= d;
+      }
+      return n;
+    }
+  }
+
+  /** The file this source reads, for messages. */
+  String description();
+
+  Layout layout();
+
+  /** Every tensor of the file by name, in file order. */
+  Map<String, Entry> entries();
+
+  /**
+   * Writes the named tensor as little-endian float32 into {@code target} at its position (float16, bfloat16
+   * and float64 are converted; other dtypes were rejected when the source was opened).
+   *
+   * @throws IllegalArgumentException if the name is unknown
+   */
+  void read(String name, ByteBuffer target) throws IOException;
+
+  @Override
+  void close() throws IOException;
+}
