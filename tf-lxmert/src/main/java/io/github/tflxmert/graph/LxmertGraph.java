@@ -15,6 +15,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TIntegral;
 
 /**
  * The whole LXMERT forward pass (inference, dropout off) built as TensorFlow ops into one {@link Graph}, read
@@ -32,27 +33,45 @@ public final class LxmertGraph {
 
   private final LxmertConfig config;
   private final ModelScope ms;
-  private final Placeholder<TInt32> inputIds;
-  private final Placeholder<TInt32> attentionMask;
-  private final Placeholder<TInt32> tokenTypeIds;
+  private final Placeholder<? extends TIntegral> inputIds;
+  private final Placeholder<? extends TIntegral> attentionMask;
+  private final Placeholder<? extends TIntegral> tokenTypeIds;
   private final Placeholder<TFloat32> visualFeats;
   private final Placeholder<TFloat32> visualPos;
-  private final Placeholder<TInt32> visualAttentionMask;
+  private final Placeholder<? extends TIntegral> visualAttentionMask;
   private final Map<String, Operand<TFloat32>> outputs = new LinkedHashMap<>();
 
   public LxmertGraph(Graph graph, LxmertConfig c, Kind kind) {
+    this(new ModelScope(graph), c, kind, "", TInt32.class);
+  }
+
+  /**
+   * Builds one forward pass into {@code ms}. Weights already in {@code ms} are reused, so building twice into
+   * one scope gives two input signatures over one set of variables (how the exporter makes
+   * {@code serving_default} and {@code int64_serving}).
+   *
+   * @param inputPrefix prefix of the input placeholder names (e.g. {@code serving_default_})
+   * @param idType      {@code TInt32} or {@code TInt64} for ids, masks and token types (int64 is cast to int32)
+   */
+  public LxmertGraph(ModelScope ms, LxmertConfig c, Kind kind, String inputPrefix,
+                     Class<? extends TIntegral> idType) {
     this.config = c;
-    this.ms = new ModelScope(graph);
+    this.ms = ms;
     Ops in = ms.root();
     Shape bs = Shape.of(-1, -1);
-    inputIds = in.withName("input_ids").placeholder(TInt32.class, Placeholder.shape(bs));
-    attentionMask = in.withName("attention_mask").placeholder(TInt32.class, Placeholder.shape(bs));
-    tokenTypeIds = in.withName("token_type_ids").placeholder(TInt32.class, Placeholder.shape(bs));
-    visualFeats = in.withName("visual_feats").placeholder(TFloat32.class,
+    inputIds = in.withName(inputPrefix + "input_ids").placeholder(idType, Placeholder.shape(bs));
+    attentionMask = in.withName(inputPrefix + "attention_mask").placeholder(idType, Placeholder.shape(bs));
+    tokenTypeIds = in.withName(inputPrefix + "token_type_ids").placeholder(idType, Placeholder.shape(bs));
+    visualFeats = in.withName(inputPrefix + "visual_feats").placeholder(TFloat32.class,
         Placeholder.shape(Shape.of(-1, -1, c.visualFeatDim())));
-    visualPos = in.withName("visual_pos").placeholder(TFloat32.class,
+    visualPos = in.withName(inputPrefix + "visual_pos").placeholder(TFloat32.class,
         Placeholder.shape(Shape.of(-1, -1, c.visualPosDim())));
-    visualAttentionMask = in.withName("visual_attention_mask").placeholder(TInt32.class, Placeholder.shape(bs));
+    visualAttentionMask = in.withName(inputPrefix + "visual_attention_mask").placeholder(idType,
+        Placeholder.shape(bs));
+    Operand<TInt32> inputIds = asInt32(in, this.inputIds);
+    Operand<TInt32> attentionMask = asInt32(in, this.attentionMask);
+    Operand<TInt32> tokenTypeIds = asInt32(in, this.tokenTypeIds);
+    Operand<TInt32> visualAttentionMask = asInt32(in, this.visualAttentionMask);
 
     // --- TFLxmertMainLayer: embeddings, additive masks, encoder, pooler -------------------------------
     Embeddings embeddings = new Embeddings(ms, c);
@@ -130,6 +149,11 @@ public final class LxmertGraph {
     }
   }
 
+  @SuppressWarnings("unchecked")
+  private static Operand<TInt32> asInt32(Ops tf, Placeholder<? extends TIntegral> p) {
+    return p.type() == TInt32.class ? (Operand<TInt32>) (Operand<?>) p : tf.dtypes.cast(p, TInt32.class);
+  }
+
   /** {@code (1 - mask) * -10000} as [B,1,1,L] float, mask [B,L] of 0/1. */
   private static Operand<TFloat32> additiveMask(Ops tf, Operand<TInt32> mask) {
     Operand<TFloat32> m = tf.dtypes.cast(tf.expandDims(tf.expandDims(mask, tf.constant(1)), tf.constant(1)),
@@ -154,15 +178,15 @@ public final class LxmertGraph {
     return Collections.unmodifiableMap(outputs);
   }
 
-  public Placeholder<TInt32> inputIds() {
+  public Placeholder<? extends TIntegral> inputIds() {
     return inputIds;
   }
 
-  public Placeholder<TInt32> attentionMask() {
+  public Placeholder<? extends TIntegral> attentionMask() {
     return attentionMask;
   }
 
-  public Placeholder<TInt32> tokenTypeIds() {
+  public Placeholder<? extends TIntegral> tokenTypeIds() {
     return tokenTypeIds;
   }
 
@@ -174,7 +198,7 @@ public final class LxmertGraph {
     return visualPos;
   }
 
-  public Placeholder<TInt32> visualAttentionMask() {
+  public Placeholder<? extends TIntegral> visualAttentionMask() {
     return visualAttentionMask;
   }
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Compares two reference directories written by export_reference.py (e.g. the committed fixtures and a fresh
+regeneration): same config, cases and tensor names/shapes/dtypes, every input and output within --atol, and
+every checkpoint tensor equal. Prints one line per set and the drifted tensors; exits 1 on any drift.
+
+Usage: compare_references.py COMMITTED_ROOT FRESH_ROOT [--names tiny wide] [--atol 1e-6]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+from safetensors.numpy import load_file
+
+
+def load_manifest(d):
+    with open(os.path.join(d, "manifest.json")) as f:
+        return json.load(f)
+
+
+def compare(a_dir, b_dir, atol):
+    problems = []
+    worst = (0.0, None)
+    a, b = load_manifest(a_dir), load_manifest(b_dir)
+    if a["config"] != b["config"]:
+        problems.append(f"config differs: {a['config']} vs {b['config']}")
+    a_cases = {c["name"]: c for c in a["cases"]}
+    b_cases = {c["name"]: c for c in b["cases"]}
+    if list(a_cases) != list(b_cases):
+        problems.append(f"cases differ: {list(a_cases)} vs {list(b_cases)}")
+    for name in a_cases:
+        if name not in b_cases:
+            continue
+        for kind in ("inputs", "outputs"):
+            ta, tb = a_cases[name][kind], b_cases[name][kind]
+            if set(ta) != set(tb):
+                problems.append(f"{name} {kind}: tensor names differ: {sorted(set(ta) ^ set(tb))}")
+            for t in ta:
+                if t not in tb:
+                    continue
+                x = np.load(os.path.join(a_dir, ta[t]["file"]))
+                y = np.load(os.path.join(b_dir, tb[t]["file"]))
+                if x.shape != y.shape or x.dtype != y.dtype:
+                    problems.append(f"{name}/{kind}/{t}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
+                    continue
+                d = float(np.max(np.abs(x.astype(np.float64) - y.astype(np.float64)))) if x.size else 0.0
+                if d > worst[0]:
+                    worst = (d, f"{name}/{t}")
+                if d > atol:
+                    problems.append(f"{name}/{kind}/{t}: max abs difference {d:.3g} > {atol:g}")
+    for rel in ("model/model.safetensors", "model-pt/model.safetensors"):
+        wa, wb = load_file(os.path.join(a_dir, rel)), load_file(os.path.join(b_dir, rel))
+        if set(wa) != set(wb):
+            problems.append(f"{rel}: tensor names differ: {sorted(set(wa) ^ set(wb))[:10]}")
+        for k in wa:
+            if k in wb and not np.array_equal(wa[k], wb[k]):
+                problems.append(f"{rel}: weight {k} differs")
+    return problems, worst
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("committed")
+    ap.add_argument("fresh")
+    ap.add_argument("--names", nargs="+", default=["tiny", "wide"])
+    ap.add_argument("--atol", type=float, default=1e-6)
+    args = ap.parse_args()
+    failed = False
+    for n in args.names:
+        problems, worst = compare(os.path.join(args.committed, n), os.path.join(args.fresh, n), args.atol)
+        status = "DRIFT" if problems else "ok"
+        print(f"reference {n}: {status}; largest difference {worst[0]:.3g} ({worst[1]}), atol {args.atol:g}")
+        for p in problems:
+            print("  " + p)
+        failed |= bool(problems)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
