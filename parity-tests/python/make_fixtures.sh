@@ -8,3 +8,12 @@ py="${PYTHON:-$here/.venv/bin/python}"
 mkdir -p "$root"
 "$py" "$here/export_reference.py" --preset tiny --seed 0 --saved-model zip --out "$root/tiny"
 "$py" "$here/export_reference.py" --preset wide --seed 1 --saved-model zip --out "$root/wide"
+# The lxmert command's embedded default model is the tiny fixture model (random weights) with the 36 regions
+# of its long case as sample features. Only when writing the committed fixtures.
+if [ -z "${1:-}" ]; then
+  res="$here/../../lxmert-cli/src/main/resources/io/github/tflxmert/cli/default-model"
+  mkdir -p "$res"
+  cp "$root/tiny/model/config.json" "$root/tiny/model/model.safetensors" "$root/tiny/model/vocab.txt" "$res/"
+  cp "$root/tiny/cases/b1_long/inputs/visual_feats.npy" "$res/sample-features.npy"
+  cp "$root/tiny/cases/b1_long/inputs/visual_pos.npy" "$res/sample-boxes.npy"
+fi

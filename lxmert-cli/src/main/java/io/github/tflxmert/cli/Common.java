@@ -1,0 +1,46 @@
+package io.github.tflxmert.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** Options and helpers shared by the subcommands. */
+final class Common {
+  private Common() {}
+
+  /** Files of the embedded default model (the tiny fixture model, random weights) and its sample features. */
+  static final List<String> DEFAULT_FILES = List.of("config.json", "model.safetensors", "vocab.txt",
+      "sample-features.npy", "sample-boxes.npy");
+
+  /** Unpacks the embedded default model into a temporary directory (deleted on exit). */
+  static Path defaultModelDir() throws IOException {
+    Path dir = Files.createTempDirectory("lxmert-default-model");
+    for (String f : DEFAULT_FILES) {
+      try (InputStream in = Common.class.getResourceAsStream("default-model/" + f)) {
+        if (in == null) {
+          throw new IllegalStateException("the embedded default model is missing " + f + " (broken build)");
+        }
+        Files.copy(in, dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+      }
+      dir.resolve(f).toFile().deleteOnExit();
+    }
+    dir.toFile().deleteOnExit();
+    return dir;
+  }
+
+  /** Keeps TensorFlow's native log quiet unless --verbose (must run before TensorFlow loads). */
+  static void configureLogging(boolean verbose) {
+    if (!verbose) {
+      System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    }
+  }
+
+  static class Verbosity {
+    @Option(names = "--verbose", description = "Show TensorFlow's native log and stack traces.")
+    boolean verbose;
+  }
+}

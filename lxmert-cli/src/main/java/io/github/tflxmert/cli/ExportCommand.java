@@ -1,0 +1,52 @@
+package io.github.tflxmert.cli;
+
+import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.export.SavedModelExporter;
+import io.github.tflxmert.graph.LxmertGraph;
+import io.github.tflxmert.weights.WeightSources;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lxmert export}: a SavedModel for TF Serving, with HF's signatures. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+    description = {"Export an HF model directory as a SavedModel in BASE/VERSION/ with the signatures HF writes "
+        + "(serving_default int32, int64_serving int64; inputs input_ids, attention_mask, token_type_ids, "
+        + "visual_feats, visual_pos, visual_attention_mask), method tensorflow/serving/predict.", "",
+        "Example: ./lxmert export --model lxmert-base-uncased --out /models/lxmert --version 1"})
+final class ExportCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin Common.Verbosity verbosity;
+
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
+  Path model;
+  @Option(names = "--out", required = true, paramLabel = "BASE", description = "TF Serving base directory.")
+  Path out;
+  @Option(names = "--version", defaultValue = "1", description = "Version directory number (default 1).")
+  int version;
+  @Option(names = "--base-model", description = "Export TFLxmertModel outputs (language_output, vision_output, "
+      + "pooled_output) instead of the pretraining heads.")
+  boolean baseModel;
+  @Option(names = "--hidden-states", description = "Also return language/vision_hidden_states, stacked.")
+  boolean hiddenStates;
+  @Option(names = "--attentions", description = "Also return the attentions, stacked.")
+  boolean attentions;
+
+  @Override
+  public Integer call() throws IOException {
+    Common.configureLogging(verbosity.verbose);
+    LxmertConfig config = LxmertConfig.fromJsonFile(model.resolve("config.json"));
+    SavedModelExporter.Options o = SavedModelExporter.Options.pretraining()
+        .withKind(baseModel ? LxmertGraph.Kind.BASE : LxmertGraph.Kind.PRETRAINING)
+        .withHiddenStates(hiddenStates).withAttentions(attentions);
+    Path dir = SavedModelExporter.export(config, WeightSources.checkpointIn(model), out, version, o);
+    spec.commandLine().getOut().println("exported " + dir + " (signatures serving_default, int64_serving; outputs "
+        + SavedModelExporter.outputKeys(config, o) + ")");
+    return 0;
+  }
+}

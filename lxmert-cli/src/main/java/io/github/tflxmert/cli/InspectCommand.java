@@ -1,0 +1,76 @@
+package io.github.tflxmert.cli;
+
+import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.weights.WeightSource;
+import io.github.tflxmert.weights.WeightSources;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code lxmert inspect}: SavedModel signatures, or an HF model directory's config and weight inventory. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+    description = {"Show a SavedModel's tags and signatures (like saved_model_cli show --all), or an HF model "
+        + "directory's config and weight inventory (names, shapes, parameter count, heads present).", "",
+        "Examples:", "  ./lxmert inspect lxmert-base-uncased", "  ./lxmert inspect export/1 --json"})
+final class InspectCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin Common.Verbosity verbosity;
+
+  @Parameters(paramLabel = "PATH", description = "SavedModel directory (or TF Serving base) or HF model directory.")
+  Path path;
+  @Option(names = "--json", description = "SavedModels: print JSON instead of text.")
+  boolean json;
+  @Option(names = "--weights", description = "Model directories: list every weight (default: a summary).")
+  boolean weights;
+
+  @Override
+  public Integer call() throws IOException {
+    Common.configureLogging(verbosity.verbose);
+    PrintWriter w = spec.commandLine().getOut();
+    if (Files.isRegularFile(path.resolve("config.json"))) {
+      inspectModelDir(w);
+      return 0;
+    }
+    w.print(SavedModelSupport.describe(path, json));
+    w.flush();
+    return 0;
+  }
+
+  private void inspectModelDir(PrintWriter w) throws IOException {
+    LxmertConfig c = LxmertConfig.fromJsonFile(path.resolve("config.json"));
+    Path ckpt = WeightSources.checkpointIn(path);
+    w.println("config: " + path.resolve("config.json"));
+    w.printf("  hidden %d, heads %d, layers l/x/r %d/%d/%d, vocab %d, visual_feat_dim %d, qa labels %d%n",
+        c.hiddenSize(), c.numAttentionHeads(), c.lLayers(), c.xLayers(), c.rLayers(), c.vocabSize(),
+        c.visualFeatDim(), c.numQaLabels());
+    try (WeightSource src = WeightSources.open(ckpt)) {
+      Map<String, long[]> byTop = new TreeMap<>();
+      long total = 0;
+      for (WeightSource.Entry e : src.entries().values()) {
+        String top = src.layout() == WeightSource.Layout.TF ? e.name().split("/")[0] : e.name().split("\\.")[0];
+        byTop.computeIfAbsent(top, k -> new long[2]);
+        byTop.get(top)[0]++;
+        byTop.get(top)[1] += e.elements();
+        total += e.elements();
+        if (weights) {
+          w.printf("  %-90s %-8s %s%n", e.name(), e.dtype(), Arrays.toString(e.shape()));
+        }
+      }
+      w.println("checkpoint: " + ckpt + " (" + src.layout() + " names)");
+      byTop.forEach((k, v) -> w.printf("  %-20s %4d tensors %,14d parameters%n", k, v[0], v[1]));
+      w.printf("  total %,d parameters (%s)%n", total, src.entries().size() + " tensors");
+      w.println("heads present: " + byTop.keySet());
+    }
+  }
+}

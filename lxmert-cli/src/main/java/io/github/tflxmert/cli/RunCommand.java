@@ -1,0 +1,219 @@
+package io.github.tflxmert.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.IntArray;
+import io.github.tflxmert.LoadOptions;
+import io.github.tflxmert.LxmertForPreTraining;
+import io.github.tflxmert.LxmertInputs;
+import io.github.tflxmert.LxmertOutputs;
+import io.github.tflxmert.LxmertPredictor;
+import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.OutputSelection;
+import io.github.tflxmert.features.FeatureReader;
+import io.github.tflxmert.features.VisualFeatures;
+import io.github.tflxmert.savedmodel.SavedModelPredictor;
+import io.github.tflxmert.tokenizer.LxmertTokenizer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lxmert run}: masked words, image–text match and answers for one text and one image. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {"Run LXMERT on a text and region features: top-k words for each [MASK], the image-text match "
+        + "probability (cross_relationship_score, index 1 = match) and the top-k answers.", "",
+        "With no --model/--saved-model it runs the embedded default model (the tiny test-size model with random "
+            + "weights, so the words and answers are not meaningful) on its bundled sample features.", "",
+        "Examples:",
+        "  ./lxmert run --text \"a [MASK] sitting on a chair\"",
+        "  ./lxmert run --model lxmert-base-uncased --text \"what is the man holding?\" --features img.npz \\",
+        "      --answers vqa_answers.json --top-k 5 --json",
+        "  ./lxmert run --model DIR --text \"...\" --features feats.npy --boxes boxes.npy --image-size 640 480"})
+final class RunCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin Common.Verbosity verbosity;
+
+  static class ModelChoice {
+    @Option(names = "--model", paramLabel = "DIR", description = "HF model directory: config.json, "
+        + "model.safetensors or tf_model.h5, vocab.txt.")
+    Path model;
+    @Option(names = "--saved-model", paramLabel = "DIR", description = "A SavedModel (or TF Serving base "
+        + "directory); needs --vocab unless vocab.txt sits next to it.")
+    Path savedModel;
+  }
+
+  @ArgGroup(exclusive = true) ModelChoice choice = new ModelChoice();
+
+  @Option(names = "--text", required = true, description = "The text; [MASK] marks words to predict.")
+  String text;
+  @Option(names = "--vocab", paramLabel = "FILE", description = "vocab.txt (default: the model directory's).")
+  Path vocab;
+  @Option(names = "--features", paramLabel = "FILE", description = ".npy [N,F], .npz (features, boxes) or LXMERT "
+      + ".tsv (default with the embedded model: its sample features).")
+  Path features;
+  @Option(names = "--boxes", paramLabel = "FILE", description = ".npy boxes [N,4] (x1, y1, x2, y2) for a .npy "
+      + "features file.")
+  Path boxes;
+  @Option(names = "--image-size", arity = "2", paramLabel = "W H", description = "Divide pixel boxes by width and "
+      + "height.")
+  int[] imageSize;
+  @Option(names = "--image-id", description = "Row of a .tsv features file (default: the first).")
+  String imageId;
+  @Option(names = "--answers", paramLabel = "FILE", description = "Answer labels: JSON list, JSON object "
+      + "{label: index}, or one label per line.")
+  Path answers;
+  @Option(names = "--top-k", defaultValue = "5", description = "How many words/answers to print (default 5).")
+  int topK;
+  @Option(names = "--json", description = "Print everything as JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws IOException {
+    Common.configureLogging(verbosity.verbose);
+    Path modelDir = choice.model;
+    Path featuresFile = features;
+    Path boxesFile = boxes;
+    boolean embedded = choice.model == null && choice.savedModel == null;
+    if (embedded) {
+      modelDir = Common.defaultModelDir();
+      if (featuresFile == null) {
+        featuresFile = modelDir.resolve("sample-features.npy");
+        boxesFile = modelDir.resolve("sample-boxes.npy");
+      }
+    }
+    if (featuresFile == null) {
+      throw new IllegalArgumentException("--features: required with --model/--saved-model (region features of the "
+          + "image: .npy, .npz or .tsv)");
+    }
+    Path vocabFile = vocab != null ? vocab : modelDir != null ? modelDir.resolve("vocab.txt")
+        : choice.savedModel.resolve("vocab.txt");
+    if (!Files.isRegularFile(vocabFile)) {
+      throw new IllegalArgumentException(vocabFile + ": vocab.txt not found; pass --vocab FILE");
+    }
+    LxmertTokenizer tok = LxmertTokenizer.fromVocab(vocabFile);
+    VisualFeatures vf = FeatureReader.read(featuresFile, boxesFile, imageSize, imageId);
+    List<String> labels = answers == null ? null : Labels.read(answers);
+    try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
+        : LxmertForPreTraining.fromPretrained(modelDir, LoadOptions.defaults())) {
+      LxmertTokenizer.Encoding enc = tok.encode(text);
+      IntArray ids = IntArray.of(new int[][] {enc.ids()});
+      LxmertInputs in = LxmertInputs.builder().inputIds(ids).attentionMask(IntArray.of(new int[][] {enc.attentionMask()}))
+          .tokenTypeIds(IntArray.of(new int[][] {enc.typeIds()}))
+          .visualFeats(vf.batchedFeatures()).visualPos(vf.batchedBoxes()).build();
+      List<String> wanted = new ArrayList<>(List.of(OutputNames.CROSS_RELATIONSHIP_SCORE));
+      List<Integer> masks = IntStream.range(0, enc.ids().length)
+          .filter(i -> enc.tokens().get(i).equals(tok.maskToken())).boxed().toList();
+      if (!masks.isEmpty()) {
+        wanted.add(OutputNames.PREDICTION_LOGITS);
+      }
+      boolean qa = model.availableOutputs().contains(OutputNames.QUESTION_ANSWERING_SCORE);
+      if (qa) {
+        wanted.add(OutputNames.QUESTION_ANSWERING_SCORE);
+      }
+      LxmertOutputs out = model.predict(in, OutputSelection.of(wanted));
+      report(enc, tok, masks, out, qa, labels, embedded, vf);
+    }
+    return 0;
+  }
+
+  private void report(LxmertTokenizer.Encoding enc, LxmertTokenizer tok, List<Integer> masks, LxmertOutputs out,
+                      boolean qa, List<String> labels, boolean embedded, VisualFeatures vf) throws IOException {
+    PrintWriter w = spec.commandLine().getOut();
+    float[] match = softmax(out.crossRelationshipScore().row(0));
+    ObjectMapper om = new ObjectMapper();
+    ObjectNode root = om.createObjectNode();
+    root.put("model", embedded ? "embedded default (tiny, random weights)" : String.valueOf(
+        choice.model != null ? choice.model : choice.savedModel));
+    root.set("tokens", om.valueToTree(enc.tokens()));
+    root.put("regions", vf.regions());
+    root.put("match_probability", match[1]);
+    ArrayNode maskNode = root.putArray("masked_words");
+    if (!json) {
+      if (embedded) {
+        w.println("(embedded default model: test-size LXMERT with random weights; pass --model for a real one)");
+      }
+      w.println("tokens: " + String.join(" ", enc.tokens()));
+      w.printf(Locale.ROOT, "image-text match probability: %.4f  (softmax of cross_relationship_score; index 1 = "
+          + "match)%n", match[1]);
+    }
+    for (int pos : masks) {
+      float[] p = softmax(out.predictionLogits().row(0, pos));
+      ObjectNode m = maskNode.addObject();
+      m.put("position", pos);
+      ArrayNode cands = m.putArray("top");
+      if (!json) {
+        w.printf("[MASK] at position %d:%n", pos);
+      }
+      for (int id : topK(p, topK)) {
+        String word = tok.idToToken(id);
+        cands.addObject().put("token", word).put("id", id).put("probability", p[id]);
+        if (!json) {
+          w.printf(Locale.ROOT, "  %-15s %.4f%n", word, p[id]);
+        }
+      }
+    }
+    if (qa) {
+      float[] scores = out.questionAnsweringScore().row(0);
+      float[] p = softmax(scores);
+      ArrayNode ans = root.putArray("answers");
+      if (!json) {
+        w.println("answers (softmax of question_answering_score" + (labels == null ? "; pass --answers FILE for labels"
+            : "") + "):");
+      }
+      for (int id : topK(p, topK)) {
+        String label = labels != null && id < labels.size() ? labels.get(id) : "#" + id;
+        ans.addObject().put("answer", label).put("index", id).put("probability", p[id]);
+        if (!json) {
+          w.printf(Locale.ROOT, "  %-15s %.4f%n", label, p[id]);
+        }
+      }
+    }
+    if (json) {
+      w.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+  }
+
+  static float[] softmax(float[] x) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (float v : x) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    double[] e = new double[x.length];
+    for (int i = 0; i < x.length; i++) {
+      e[i] = Math.exp(x[i] - max);
+      sum += e[i];
+    }
+    float[] p = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      p[i] = (float) (e[i] / sum);
+    }
+    return p;
+  }
+
+  static int[] topK(float[] p, int k) {
+    return IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble(i -> -p[i]))
+        .limit(Math.max(1, k)).mapToInt(Integer::intValue).toArray();
+  }
+
+  @SuppressWarnings("unused")
+  private static String shape(FloatArray a) {
+    return Arrays.toString(a.shape());
+  }
+}

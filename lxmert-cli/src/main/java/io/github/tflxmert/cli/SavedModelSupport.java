@@ -1,0 +1,14 @@
+package io.github.tflxmert.cli;
+
+import io.github.tflxmert.savedmodel.SavedModelInspector;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** SavedModel inspection through the savedmodel-loader module. */
+final class SavedModelSupport {
+  private SavedModelSupport() {}
+
+  static String describe(Path dir, boolean json) throws IOException {
+    return json ? SavedModelInspector.inspect(dir).toJson() : SavedModelInspector.inspect(dir).toText();
+  }
+}
