@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Benchmarks tf-lxmert against Python on this machine, in one run, at the real LXMERT-base configuration
+# (768 hidden, 12 heads, 9/5/5 layers, vocab 30522, 2048 features, 9500 answers; deterministic random weights
+# written once by Python), batch 1 and 8, 20 tokens, 36 regions, the same thread settings on both sides.
+# Each variant runs in its own process (load time and peak RSS are its own).
+#
+# Usage: bench/bench.sh [--quick] [--threads T] [--iters N] [--dir DIR]
+#   --quick   the tiny config, a few iterations (seconds; what .ci/run runs as a smoke check)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+quick=0; threads=2; iters=20; dir=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; iters=3 ;;
+    --threads) threads="$2"; shift ;;
+    --iters) iters="$2"; shift ;;
+    --dir) dir="$2"; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+py="${PYTHON:-${TF_LXMERT_VENV:-$HOME/.cache/tf-lxmert/venv}/bin/python}"
+[ -x "$py" ] || "$root/parity-tests/python/install.sh" "$(dirname "$(dirname "$py")")"
+dir="${dir:-$(mktemp -d /tmp/tf-lxmert-bench.XXXXXX)}"
+model="$dir/model"
+out="$dir/results.jsonl"
+: > "$out"
+export TF_CPP_MIN_LOG_LEVEL=2
+"$root/lxmert" --help > /dev/null   # builds the command if needed
+
+if [ ! -f "$model/config.json" ]; then
+  echo "writing the model with deterministic random weights to $model ..." >&2
+  "$py" "$root/parity-tests/python/bench_python.py" write --out "$model" $([ $quick = 1 ] && echo --quick) > /dev/null
+fi
+rm -rf "$dir/java-export"
+"$root/lxmert" export --model "$model" --out "$dir/java-export" --version 1 > /dev/null
+bytes=$(stat -c %s "$model/tf_model.h5")
+start=$(date +%s.%N); cat "$model/tf_model.h5" > /dev/null; end=$(date +%s.%N)
+echo "{\"text\": 20, \"regions\": 36, \"checkpoint_bytes\": $bytes, \"read_s\": $(echo "$end - $start" | bc)}" > "$dir/meta.json"
+
+for b in 1 8; do
+  for v in eager function saved_model; do
+    echo "python $v batch $b ..." >&2
+    "$py" "$root/parity-tests/python/bench_python.py" run --model "$model" --variant "$v" --batch "$b" \
+      --threads "$threads" --iters "$iters" 2>/dev/null | grep '^{' >> "$out"
+  done
+  for v in graph graph-no-lm; do
+    echo "java $v batch $b ..." >&2
+    "$root/lxmert" bench --model "$model" --variant "$v" --batch "$b" --threads "$threads" --iters "$iters" \
+      | grep '^{' >> "$out"
+  done
+  echo "java saved-model (Python export) batch $b ..." >&2
+  "$root/lxmert" bench --model "$model/saved_model/1" --config "$model/config.json" --variant saved-model \
+    --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (py export)"/' >> "$out"
+  echo "java saved-model (Java export) batch $b ..." >&2
+  "$root/lxmert" bench --model "$dir/java-export/1" --config "$model/config.json" --variant saved-model \
+    --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (java export)"/' >> "$out"
+done
+python3 "$root/bench/bench_report.py" "$out" "$model/config.json" "$dir/meta.json"
+echo "raw results: $out" >&2

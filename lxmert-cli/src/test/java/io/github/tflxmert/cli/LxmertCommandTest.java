@@ -1,0 +1,150 @@
+package io.github.tflxmert.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.io.Npy;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** End-to-end: the real command in a separate JVM, as a user runs it. */
+class LxmertCommandTest {
+  static final Path FIXTURES = Path.of("../parity-tests/fixtures");
+  @TempDir Path tmp;
+
+  record Run(int exit, String out, String err) {}
+
+  static Run lxmert(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Lxmert.class.getName()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
+    Process p = pb.start();
+    byte[] out = p.getInputStream().readAllBytes();
+    byte[] err = p.getErrorStream().readAllBytes();
+    assertTrue(p.waitFor(5, TimeUnit.MINUTES));
+    return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void runOnTheEmbeddedDefaultModel() throws Exception {
+    Run r = lxmert("run", "--text", "a [MASK] sitting on a chair");
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("image-text match probability"), r.out());
+    assertTrue(r.out().contains("[MASK] at position"), r.out());
+    Run j = lxmert("run", "--text", "is there a red [MASK]?", "--json", "--top-k", "3");
+    assertEquals(0, j.exit(), j.err());
+    JsonNode n = new ObjectMapper().readTree(j.out());
+    double p = n.get("match_probability").asDouble();
+    assertTrue(p > 0 && p < 1);
+    assertEquals(3, n.get("masked_words").get(0).get("top").size());
+    assertEquals(3, n.get("answers").size());
+  }
+
+  @Test
+  void runWithNpyAndTsvFeatureFiles() throws Exception {
+    Path model = FIXTURES.resolve("tiny/model");
+    FloatArray feats = Npy.readFloat(FIXTURES.resolve("tiny/cases/b1_equal/inputs/visual_feats.npy"));
+    FloatArray boxes = Npy.readFloat(FIXTURES.resolve("tiny/cases/b1_equal/inputs/visual_pos.npy"));
+    Path f = tmp.resolve("f.npy");
+    Path b = tmp.resolve("b.npy");
+    Npy.write(f, feats);
+    Npy.write(b, boxes);
+    Run npy = lxmert("run", "--model", model.toString(), "--text", "the cat", "--features", f.toString(),
+        "--boxes", b.toString(), "--json");
+    assertEquals(0, npy.exit(), npy.err());
+    // The same image as an LXMERT .tsv row with pixel boxes for a 640x480 image.
+    int n = (int) feats.dim(1);
+    float[] px = boxes.data().clone();
+    for (int i = 0; i < px.length; i++) {
+      px[i] *= (i % 2 == 0) ? 640 : 480;
+    }
+    String row = String.join("\t", "img1", "480", "640", "", "", "", "", Integer.toString(n), b64(px),
+        b64(feats.data()));
+    Path tsv = tmp.resolve("feats.tsv");
+    Files.writeString(tsv, row + "\n");
+    Run t = lxmert("run", "--model", model.toString(), "--text", "the cat", "--features", tsv.toString(), "--json");
+    assertEquals(0, t.exit(), t.err());
+    double p1 = new ObjectMapper().readTree(npy.out()).get("match_probability").asDouble();
+    double p2 = new ObjectMapper().readTree(t.out()).get("match_probability").asDouble();
+    assertEquals(p1, p2, 1e-5, "same image through .npy and .tsv");
+  }
+
+  static String b64(float[] v) {
+    ByteBuffer bb = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+    bb.asFloatBuffer().put(v);
+    return Base64.getEncoder().encodeToString(bb.array());
+  }
+
+  @Test
+  void inspectExportAndParity() throws Exception {
+    Path model = FIXTURES.resolve("tiny/model");
+    Run ins = lxmert("inspect", model.toString());
+    assertEquals(0, ins.exit(), ins.err());
+    assertTrue(ins.out().contains("heads present: [answer_head, cls, lxmert, obj_predict_head]"), ins.out());
+    Run exp = lxmert("export", "--model", model.toString(), "--out", tmp.resolve("export").toString(),
+        "--version", "3");
+    assertEquals(0, exp.exit(), exp.err());
+    assertTrue(Files.isRegularFile(tmp.resolve("export/3/saved_model.pb")));
+    Run ok = lxmert("parity", "--reference", FIXTURES.resolve("tiny").toString(), "--model", model.toString(),
+        "--json", tmp.resolve("report.json").toString());
+    assertEquals(0, ok.exit(), ok.out() + ok.err());
+    assertTrue(ok.out().contains("PARITY PASSED"));
+    assertTrue(new ObjectMapper().readTree(tmp.resolve("report.json").toFile()).get("passed").asBoolean());
+    // A perturbed copy of the reference fails, naming the worst tensor.
+    Path bad = tmp.resolve("bad");
+    copyTree(FIXTURES.resolve("tiny"), bad);
+    Path logits = bad.resolve("cases/b1_equal/outputs/pooled_output.npy");
+    FloatArray a = Npy.readFloat(logits);
+    float[] d = a.data().clone();
+    d[3] += 0.01f;
+    Npy.write(logits, new FloatArray(a.shape(), d));
+    Run fail = lxmert("parity", "--reference", bad.toString(), "--model", model.toString());
+    assertEquals(1, fail.exit(), fail.out() + fail.err());
+    assertTrue(fail.out().contains("FAILED") && fail.out().contains("worst pooled_output"), fail.out());
+  }
+
+  @Test
+  void badInputPrintsAMessageNotAStackTrace() throws Exception {
+    Run missing = lxmert("run", "--model", tmp.resolve("nope").toString(), "--text", "x", "--features",
+        tmp.resolve("f.npy").toString());
+    assertEquals(2, missing.exit());
+    assertTrue(missing.err().startsWith("lxmert: "), missing.err());
+    assertFalse(missing.err().contains("\tat "), missing.err());
+    Path garbage = tmp.resolve("g.npy");
+    Files.writeString(garbage, "not numpy");
+    Run g = lxmert("run", "--text", "x", "--features", garbage.toString(), "--boxes", garbage.toString());
+    assertEquals(2, g.exit());
+    assertTrue(g.err().contains("g.npy") && g.err().contains("not a .npy file"), g.err());
+    assertFalse(g.err().contains("\tat "), g.err());
+  }
+
+  static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> s = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        Path t = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+  }
+}
