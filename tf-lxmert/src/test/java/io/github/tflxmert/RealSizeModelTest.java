@@ -14,15 +14,32 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.github.tflxmert.export.SavedModelExporter;
 import org.tensorflow.Graph;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
 
 /**
  * The real LXMERT-base configuration (768 hidden, 12 heads, 9/5/5 layers, vocab 30522, 2048 features, 9500
- * answers) builds, loads random weights through the tf_model.h5 path and runs one batch. The checkpoint is
+ * answers) builds, loads random weights through the tf_model.h5 path, runs one batch, exports a SavedModel and
+ * reloads it with bit-identical outputs. The checkpoint is
  * written by the test (about 0.9 GB in a temporary directory), never committed.
  */
 class RealSizeModelTest {
   @TempDir Path tmp;
+
+  static int[] flat(int[][] m) {
+    return java.util.Arrays.stream(m).flatMapToInt(java.util.Arrays::stream).toArray();
+  }
+
+  static int[] fill(int n, int v) {
+    int[] a = new int[n];
+    java.util.Arrays.fill(a, v);
+    return a;
+  }
 
   @Test
   void baseConfigurationBuildsLoadsFromH5AndRuns() throws IOException {
@@ -89,6 +106,22 @@ class RealSizeModelTest {
       assertArrayEquals(new long[] {b, 9500}, out.questionAnsweringScore().shape());
       for (float v : out.predictionLogits().data()) {
         assertTrue(Float.isFinite(v));
+      }
+      // Export (weights as variables, so 0.9 GB is no problem) and reload through TensorFlow's loader.
+      Path dir = SavedModelExporter.export(c, h5, tmp.resolve("export"), 1, SavedModelExporter.Options.pretraining());
+      try (SavedModelBundle bundle = SavedModelBundle.load(dir.toString(), "serve");
+           TInt32 idT = TInt32.tensorOf(Shape.of(b, s), t -> t.asRawTensor().data().asInts().write(flat(ids)));
+           TInt32 ones = TInt32.tensorOf(Shape.of(b, s), t -> t.asRawTensor().data().asInts().write(fill(b * s, 1)));
+           TInt32 zeros = TInt32.tensorOf(Shape.of(b, s), t -> t.asRawTensor().data().asInts().write(fill(b * s, 0)));
+           TInt32 vmask = TInt32.tensorOf(Shape.of(b, n), t -> t.asRawTensor().data().asInts().write(fill(b * n, 1)));
+           TFloat32 f = TFloat32.tensorOf(Shape.of(b, n, 2048), t -> t.asRawTensor().data().asFloats().write(feats));
+           TFloat32 p = TFloat32.tensorOf(Shape.of(b, n, 4), t -> t.asRawTensor().data().asFloats().write(boxes));
+           Result r = bundle.function("serving_default").call(Map.of("input_ids", idT, "attention_mask", ones,
+               "token_type_ids", zeros, "visual_attention_mask", vmask, "visual_feats", f, "visual_pos", p))) {
+        TFloat32 qa = (TFloat32) r.get("question_answering_score").orElseThrow();
+        float[] got = new float[b * 9500];
+        qa.asRawTensor().data().asFloats().read(got);
+        assertArrayEquals(out.questionAnsweringScore().data(), got, "reloaded export is bit-identical");
       }
     }
   }

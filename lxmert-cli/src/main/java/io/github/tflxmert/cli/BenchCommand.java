@@ -63,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads);
     try (LxmertPredictor m = variant.equals("saved-model")
-        ? SavedModelPredictor.builder(model).config(LxmertConfig.fromJsonFile(config)).threads(threads, threads).open()
+        ? SavedModelPredictor.builder(model).config(LxmertConfig.fromJsonFile(config)).intraOpThreads(threads).interOpThreads(threads).open()
         : LxmertForPreTraining.fromPretrained(model, opts)) {
       LxmertConfig c = m.config();
       LxmertInputs in = inputs(c);

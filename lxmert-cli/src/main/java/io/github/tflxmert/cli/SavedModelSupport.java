@@ -1,6 +1,6 @@
 package io.github.tflxmert.cli;
 
-import io.github.tflxmert.savedmodel.SavedModelInspector;
+import io.github.tflxmert.savedmodel.SavedModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -9,6 +9,6 @@ final class SavedModelSupport {
   private SavedModelSupport() {}
 
   static String describe(Path dir, boolean json) throws IOException {
-    return json ? SavedModelInspector.inspect(dir).toJson() : SavedModelInspector.inspect(dir).toText();
+    return json ? SavedModelInfo.inspect(dir).toJson() : SavedModelInfo.inspect(dir).toText();
   }
 }
