@@ -44,10 +44,11 @@ for b in 1 8; do
     "$py" "$root/parity-tests/python/bench_python.py" run --model "$model" --variant "$v" --batch "$b" \
       --threads "$threads" --iters "$iters" 2>/dev/null | grep '^{' >> "$out"
   done
-  for v in graph graph-no-lm; do
+  for v in graph graph-no-lm graph-xla; do
     echo "java $v batch $b ..." >&2
-    "$root/lxmert" bench --model "$model" --variant "$v" --batch "$b" --threads "$threads" --iters "$iters" \
-      | grep '^{' >> "$out"
+    xla=""; [ "$v" = graph-xla ] && xla="--tf_xla_cpu_global_jit"
+    TF_XLA_FLAGS="$xla" "$root/lxmert" bench --model "$model" --variant "$v" --batch "$b" --threads "$threads" \
+      --iters "$iters" | grep '^{' >> "$out"
   done
   echo "java saved-model (Python export) batch $b ..." >&2
   "$root/lxmert" bench --model "$model/saved_model/1" --config "$model/config.json" --variant saved-model \
@@ -57,4 +58,8 @@ for b in 1 8; do
     --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (java export)"/' >> "$out"
 done
 python3 "$root/bench/bench_report.py" "$out" "$model/config.json" "$dir/meta.json"
+echo "XLA parity re-check (graph-xla against the committed wide reference):"
+TF_XLA_FLAGS=--tf_xla_cpu_global_jit "$root/lxmert" parity --xla --reference "$root/parity-tests/fixtures/wide" \
+  --model "$root/parity-tests/fixtures/wide/model" | grep -E "PASSED|FAILED" | sed 's/^/  /'
+
 echo "raw results: $out" >&2

@@ -58,6 +58,11 @@ public abstract class GraphPredictor implements LxmertPredictor {
       if (options.interOpThreads() > 0) {
         cfg.setInterOpParallelismThreads(options.interOpThreads());
       }
+      if (options.xla()) {
+        cfg.setGraphOptions(org.tensorflow.proto.GraphOptions.newBuilder().setOptimizerOptions(
+            org.tensorflow.proto.OptimizerOptions.newBuilder()
+                .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1)));
+      }
       s = new Session(graph, cfg.build());
       this.plan = WeightLoader.load(model.scope(), src, s, options.progressFor(p.totalBytes()));
       this.session = s;

@@ -12,8 +12,12 @@ import java.util.function.LongConsumer;
  * @param intraOpThreads threads inside one op, 0 = TensorFlow default
  * @param interOpThreads ops run in parallel, 0 = TensorFlow default
  * @param progress       called with the bytes loaded so far and the total, or null
+ * @param xla            opt-in XLA auto-clustering (global_jit_level ON_1). On CPU TensorFlow only compiles when
+ *                       the environment variable {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} was set before the
+ *                       JVM loaded TensorFlow; results then differ from the reference by rounding (re-check parity
+ *                       with {@code lxmert parity --xla})
  */
-public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress) {
+public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla) {
 
   /** Load progress: bytes done out of total. */
   @FunctionalInterface
@@ -22,19 +26,23 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   }
 
   public static LoadOptions defaults() {
-    return new LoadOptions(null, 0, 0, null);
+    return new LoadOptions(null, 0, 0, null, false);
   }
 
   public LoadOptions withWeightFile(Path f) {
-    return new LoadOptions(f, intraOpThreads, interOpThreads, progress);
+    return new LoadOptions(f, intraOpThreads, interOpThreads, progress, xla);
   }
 
   public LoadOptions withThreads(int intra, int inter) {
-    return new LoadOptions(weightFile, intra, inter, progress);
+    return new LoadOptions(weightFile, intra, inter, progress, xla);
   }
 
   public LoadOptions withProgress(Progress p) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p);
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p, xla);
+  }
+
+  public LoadOptions withXla(boolean on) {
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, on);
   }
 
   LongConsumer progressFor(long total) {

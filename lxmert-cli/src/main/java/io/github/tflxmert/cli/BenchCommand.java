@@ -40,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
       + "saved-model variants: a SavedModel directory).")
   Path model;
   @Option(names = "--variant", required = true, description = "graph | graph-no-lm (skips the LM head) | "
-      + "saved-model")
+      + "graph-xla (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit) | saved-model")
   String variant;
   @Option(names = "--config", paramLabel = "FILE", description = "config.json (saved-model variants).")
   Path config;
@@ -61,7 +61,7 @@ final class BenchCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     Common.configureLogging(false);
     long t0 = System.nanoTime();
-    LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads);
+    LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads).withXla(variant.equals("graph-xla"));
     try (LxmertPredictor m = variant.equals("saved-model")
         ? SavedModelPredictor.builder(model).config(LxmertConfig.fromJsonFile(config)).intraOpThreads(threads).interOpThreads(threads).open()
         : LxmertForPreTraining.fromPretrained(model, opts)) {

@@ -55,6 +55,9 @@ final class ParityCommand implements Callable<Integer> {
   @Option(names = "--atol", defaultValue = "1e-5", description = "Largest allowed absolute difference "
       + "(default 1e-5).")
   double atol;
+  @Option(names = "--xla", description = "Graph path with XLA auto-clustering (on CPU only with the environment "
+      + "variable TF_XLA_FLAGS=--tf_xla_cpu_global_jit).")
+  boolean xla;
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path jsonFile;
 
@@ -69,7 +72,8 @@ final class ParityCommand implements Callable<Integer> {
     try (ReferenceDirectory ref = ReferenceDirectory.open(reference);
          LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
              : LxmertForPreTraining.fromPretrained(choice.model,
-                 checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))) {
+                 (checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))
+                     .withXla(xla))) {
       root.put("reference", reference.toString());
       root.put("atol", atol);
       for (ReferenceDirectory.Case c : ref.cases()) {
