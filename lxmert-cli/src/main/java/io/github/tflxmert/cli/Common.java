@@ -34,6 +34,7 @@ final class Common {
 
   /** Keeps TensorFlow's native log quiet unless --verbose (must run before TensorFlow loads). */
   static void configureLogging(boolean verbose) {
+    System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
     if (!verbose) {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
     }

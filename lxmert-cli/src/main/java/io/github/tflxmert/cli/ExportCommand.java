@@ -45,6 +45,10 @@ final class ExportCommand implements Callable<Integer> {
         .withKind(baseModel ? LxmertGraph.Kind.BASE : LxmertGraph.Kind.PRETRAINING)
         .withHiddenStates(hiddenStates).withAttentions(attentions);
     Path dir = SavedModelExporter.export(config, WeightSources.checkpointIn(model), out, version, o);
+    Path vocab = model.resolve("vocab.txt");
+    if (java.nio.file.Files.isRegularFile(vocab) && !java.nio.file.Files.exists(out.resolve("vocab.txt"))) {
+      java.nio.file.Files.copy(vocab, out.resolve("vocab.txt")); // so `run --saved-model BASE` finds it
+    }
     spec.commandLine().getOut().println("exported " + dir + " (signatures serving_default, int64_serving; outputs "
         + SavedModelExporter.outputKeys(config, o) + ")");
     return 0;

@@ -121,6 +121,49 @@ class LxmertCommandTest {
   }
 
   @Test
+  void savedModelInspectRunAndAttentionPicture() throws Exception {
+    Path model = FIXTURES.resolve("tiny/model");
+    Path base = tmp.resolve("sm");
+    assertEquals(0, lxmert("export", "--model", model.toString(), "--out", base.toString()).exit());
+    Run ins = lxmert("inspect", base.resolve("1").toString());
+    assertEquals(0, ins.exit(), ins.err());
+    assertTrue(ins.out().contains("serving_default") && ins.out().contains("int64_serving"), ins.out());
+    Run fromGraph = lxmert("run", "--model", model.toString(), "--text", "the red cube", "--features",
+        FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_feats.npy").toString(), "--boxes",
+        FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_pos.npy").toString(), "--json");
+    Run fromSm = lxmert("run", "--saved-model", base.toString(), "--vocab", model.resolve("vocab.txt").toString(),
+        "--text", "the red cube", "--features", FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_feats.npy").toString(),
+        "--boxes", FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_pos.npy").toString(), "--json");
+    assertEquals(0, fromSm.exit(), fromSm.err());
+    assertEquals(new ObjectMapper().readTree(fromGraph.out()).get("match_probability"),
+        new ObjectMapper().readTree(fromSm.out()).get("match_probability"), "export gives the graph's numbers");
+    Path png = tmp.resolve("att.png");
+    Run att = lxmert("attention", "--text", "a cat on a chair", "--out", png.toString());
+    assertEquals(0, att.exit(), att.err());
+    java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+    // tiny: 2 heads per row; language 2 layers + vision 1 + cross 1 = 4 rows of panels
+    assertTrue(img.getWidth() > 300 && img.getHeight() > 4 * 100, img.getWidth() + "x" + img.getHeight());
+    java.util.Set<Integer> colours = new java.util.HashSet<>();
+    for (int y = 0; y < img.getHeight(); y += 3) {
+      for (int x = 0; x < img.getWidth(); x += 3) {
+        colours.add(img.getRGB(x, y));
+      }
+    }
+    assertTrue(colours.size() > 20, "picture is not blank: " + colours.size() + " colours");
+    Run one = lxmert("attention", "--text", "a cat", "--kind", "cross", "--layer", "0", "--head", "1", "--out",
+        tmp.resolve("one.html").toString());
+    assertEquals(0, one.exit(), one.err());
+    assertTrue(Files.readString(tmp.resolve("one.html")).contains("data:image/png;base64,"));
+    Run tok = lxmert("tokenize", "--vocab", model.resolve("vocab.txt").toString(), "--text", "The Cat", "--pair",
+        "a dog", "--json");
+    assertEquals(0, tok.exit(), tok.err());
+    JsonNode t = new ObjectMapper().readTree(tok.out());
+    assertEquals("[CLS]", t.get("tokens").get(0).asText());
+    assertEquals("cat", t.get("tokens").get(2).asText());
+    assertEquals(1, t.get("token_type_ids").get(t.get("token_type_ids").size() - 1).asInt());
+  }
+
+  @Test
   void badInputPrintsAMessageNotAStackTrace() throws Exception {
     Run missing = lxmert("run", "--model", tmp.resolve("nope").toString(), "--text", "x", "--features",
         tmp.resolve("f.npy").toString());

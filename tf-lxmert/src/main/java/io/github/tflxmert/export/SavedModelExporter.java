@@ -35,7 +35,8 @@ import org.tensorflow.types.TInt64;
  * {@code withAttentions} the signatures also return the per-layer tuples stacked as HF stacks them
  * ({@code language_hidden_states} [l+x,B,S,H], ..., {@code cross_encoder_attentions} [x,B,h,S,N]).
  *
- * <p>Weights are saved as variables (not constants), so a real-size model exports. The export graph is built
+ * <p>The config is written as {@code <base>/config.json} (beside the version directories, where TF Serving
+ * ignores it and {@code SavedModelPredictor} finds it). Weights are saved as variables (not constants), so a real-size model exports. The export graph is built
  * fresh and the weights are loaded into it from the checkpoint; nothing of the caller's model is modified.
  * Stateless; each call owns its graph and session and closes them.
  */
@@ -97,6 +98,10 @@ public final class SavedModelExporter {
         SavedModelBundle.exporter(dir.toString()).withTags("serve")
             .withFunction(s.function(sig32)).withFunction(s.function(sig64)).export();
       }
+    }
+    Path configFile = base.resolve("config.json");
+    if (!Files.exists(configFile)) {
+      config.writeJson(configFile); // readers (SavedModelPredictor) find the config next to the versions
     }
     return dir;
   }

@@ -1,0 +1,56 @@
+package io.github.tflxmert.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.tokenizer.LxmertTokenizer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lxmert tokenize}: tokens, ids, token types for a text (or pair). */
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+    description = {"Tokenize a text (or a pair) as LxmertTokenizer does: [CLS] A [SEP] (B [SEP]).", "",
+        "Examples:", "  ./lxmert tokenize --vocab vocab.txt --text \"Who is holding the umbrella?\"",
+        "  ./lxmert tokenize --text \"a cat\" --pair \"on a mat\" --json   (embedded model's vocabulary)"})
+final class TokenizeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--vocab", paramLabel = "FILE", description = "vocab.txt (default: the embedded model's).")
+  Path vocab;
+  @Option(names = "--text", required = true)
+  String text;
+  @Option(names = "--pair", description = "Second text of a pair (token type 1).")
+  String pair;
+  @Option(names = "--cased", description = "Keep case and accents (do_lower_case=False).")
+  boolean cased;
+  @Option(names = "--json", description = "Print JSON.")
+  boolean json;
+
+  @Override
+  public Integer call() throws IOException {
+    Path v = vocab != null ? vocab : Common.defaultModelDir().resolve("vocab.txt");
+    LxmertTokenizer tok = LxmertTokenizer.fromVocab(v, !cased, null, true);
+    LxmertTokenizer.Encoding e = tok.encode(text, pair);
+    PrintWriter w = spec.commandLine().getOut();
+    if (json) {
+      ObjectMapper om = new ObjectMapper();
+      ObjectNode n = om.createObjectNode();
+      n.set("tokens", om.valueToTree(e.tokens()));
+      n.set("input_ids", om.valueToTree(e.ids()));
+      n.set("token_type_ids", om.valueToTree(e.typeIds()));
+      n.set("attention_mask", om.valueToTree(e.attentionMask()));
+      w.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+    } else {
+      w.println("tokens:         " + String.join(" ", e.tokens()));
+      w.println("input_ids:      " + Arrays.toString(e.ids()));
+      w.println("token_type_ids: " + Arrays.toString(e.typeIds()));
+    }
+    return 0;
+  }
+}
