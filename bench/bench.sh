@@ -22,6 +22,7 @@ done
 py="${PYTHON:-${TF_LXMERT_VENV:-$HOME/.cache/tf-lxmert/venv}/bin/python}"
 [ -x "$py" ] || "$root/parity-tests/python/install.sh" "$(dirname "$(dirname "$py")")"
 dir="${dir:-$(mktemp -d /tmp/tf-lxmert-bench.XXXXXX)}"
+mkdir -p "$dir"
 model="$dir/model"
 out="$dir/results.jsonl"
 : > "$out"
@@ -36,7 +37,8 @@ rm -rf "$dir/java-export"
 "$root/lxmert" export --model "$model" --out "$dir/java-export" --version 1 > /dev/null
 bytes=$(stat -c %s "$model/tf_model.h5")
 start=$(date +%s.%N); cat "$model/tf_model.h5" > /dev/null; end=$(date +%s.%N)
-echo "{\"text\": 20, \"regions\": 36, \"checkpoint_bytes\": $bytes, \"read_s\": $(echo "$end - $start" | bc)}" > "$dir/meta.json"
+read_s=$(python3 -c "print(round($end - $start, 4))")
+echo "{\"text\": 20, \"regions\": 36, \"checkpoint_bytes\": $bytes, \"read_s\": $read_s}" > "$dir/meta.json"
 
 for b in 1 8; do
   for v in eager function saved_model; do

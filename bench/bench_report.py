@@ -56,7 +56,7 @@ def main():
         print(f"checkpoint {meta['checkpoint_bytes'] / 1e6:.0f} MB; reading it from disk (page cache warm): "
               f"{meta['read_s']:.2f} s")
     base = {r["batch"]: r for r in rows if r["side"] == "python" and r["variant"] == "function"}
-    hdr = (f"{'side':7} {'variant':22} {'B':>2} {'load s':>7} {'1st call s':>10} {'p50 ms':>8} {'p90 ms':>8} "
+    hdr = (f"{'side':7} {'variant':26} {'B':>2} {'load s':>7} {'1st call s':>10} {'p50 ms':>8} {'p90 ms':>8} "
            f"{'min-max ms':>15} {'ex/s':>7} {'x tf.function':>13} {'GFLOP/s':>8} {'peak RSS MB':>11}")
     print(hdr)
     print("-" * len(hdr))
@@ -64,7 +64,7 @@ def main():
         b = base.get(r["batch"])
         ratio = r["throughput_eps"] / b["throughput_eps"] if b else float("nan")
         gflops = fl * r["throughput_eps"] / 1e9
-        print(f"{r['side']:7} {r['variant']:22} {r['batch']:>2} {r['load_to_first_result_s']:7.2f} "
+        print(f"{r['side']:7} {r['variant']:26} {r['batch']:>2} {r['load_to_first_result_s']:7.2f} "
               f"{r['second_call_s']:10.3f} {r['p50_ms']:8.1f} {r['p90_ms']:8.1f} "
               f"{r['min_ms']:7.1f}-{r['max_ms']:<7.1f} {r['throughput_eps']:7.2f} {ratio:13.2f} {gflops:8.1f} "
               f"{r['peak_rss_mb']:11.0f}")
