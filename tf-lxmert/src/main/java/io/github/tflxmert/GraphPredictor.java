@@ -49,6 +49,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
     this.graph = new Graph();
     Session s = null;
     try (WeightSource src = WeightSources.open(checkpoint)) {
+      WeightLoader.checkLayerCounts(config, src); // before building a graph whose size the config decides
       this.model = new LxmertGraph(graph, config, kind);
       WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fail before creating a session
       ConfigProto.Builder cfg = ConfigProto.newBuilder();

@@ -52,7 +52,9 @@ public record LxmertConfig(
   /** Activations the graph builder implements. */
   public static final Set<String> ACTIVATIONS = Set.of("gelu", "gelu_new", "relu", "tanh", "sigmoid", "silu", "swish");
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  // Trailing content after the object (a concatenated or half-overwritten file) is an error, as in Python's json.
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   public LxmertConfig {
     positive("vocab_size", vocabSize);
@@ -100,8 +102,26 @@ public record LxmertConfig(
     return fromJson(JSON.createObjectNode(), "<defaults>");
   }
 
-  /** Reads an HF {@code config.json}. */
+  /** Largest config.json read (HF's are about 1 KB); a bigger file is refused before it is parsed. */
+  public static final long MAX_JSON_BYTES = 16L << 20;
+
+  /**
+   * Reads an HF {@code config.json}.
+   *
+   * @throws IllegalArgumentException naming the file and field if it is not valid JSON, larger than
+   *     {@link #MAX_JSON_BYTES}, or has a field of the wrong type or an inconsistent value
+   * @throws IOException              if it cannot be read
+   */
   public static LxmertConfig fromJsonFile(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(file + ": expected a regular config.json file, found "
+          + (Files.isDirectory(file) ? "a directory" : Files.exists(file) ? "a special file" : "nothing"));
+    }
+    long size = Files.size(file);
+    if (size > MAX_JSON_BYTES) {
+      throw new IllegalArgumentException(file + ": expected a config.json of at most " + MAX_JSON_BYTES
+          + " bytes, found " + size + " bytes");
+    }
     JsonNode root;
     try {
       root = JSON.readTree(file.toFile());

@@ -2,6 +2,10 @@ package io.github.tflxmert;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One batch of LXMERT inputs, named and shaped as in Hugging Face's {@code TFLxmertModel.call}
@@ -11,7 +15,8 @@ import java.util.Objects;
  *   <li>{@code attention_mask} int [B,S] of 0/1 (default all ones)</li>
  *   <li>{@code token_type_ids} int [B,S], each in [0, type_vocab_size) (default zeros)</li>
  *   <li>{@code visual_feats} float [B,N,F], finite</li>
- *   <li>{@code visual_pos} float [B,N,4], normalised boxes (x1, y1, x2, y2), finite</li>
+ *   <li>{@code visual_pos} float [B,N,4], normalised boxes (x1, y1, x2, y2), finite; coordinates outside [0, 1]
+ *       are accepted with a warning (see {@link #validate(LxmertConfig)})</li>
  *   <li>{@code visual_attention_mask} int [B,N] of 0/1, or absent (HF: no visual masking)</li>
  * </ul>
  * Construction checks only that the arrays agree with each other; {@link #validate(LxmertConfig)} checks them
@@ -19,6 +24,9 @@ import java.util.Objects;
  * Immutable (the arrays are shared, not copied); thread-safe; no native memory.
  */
 public final class LxmertInputs {
+  private static final Logger LOG = LoggerFactory.getLogger(LxmertInputs.class);
+  private static final AtomicBoolean BOX_WARNING_LOGGED = new AtomicBoolean();
+
   private final IntArray inputIds;
   private final IntArray attentionMask;
   private final IntArray tokenTypeIds;
@@ -99,22 +107,35 @@ public final class LxmertInputs {
   }
 
   /**
-   * Checks these inputs against a model configuration, before anything reaches TensorFlow: ids within the
-   * vocabulary, token types within {@code type_vocab_size}, text no longer than {@code max_position_embeddings},
-   * feature width {@code visual_feat_dim}, box width 4, masks 0/1, finite features and boxes, no empty
-   * dimension.
+   * Checks these inputs against a model configuration, before anything reaches TensorFlow: no empty dimension
+   * (batch, text length, regions), text no longer than {@code max_position_embeddings}, ids within
+   * {@code [0, vocab_size)}, token types within {@code [0, type_vocab_size)}, masks of 0/1, feature width
+   * {@code visual_feat_dim}, box width 4, finite features and boxes. Shape agreement between the inputs (one
+   * batch size, one text length, one region count) was already checked by {@link Builder#build()}.
    *
+   * <p><b>Boxes outside [0, 1] are accepted, with a warning.</b> Hugging Face's {@code TFLxmertModel} does not
+   * check {@code visual_pos}, and legitimate boxes can sit slightly outside the unit square (detector output
+   * rounded, boxes not clipped to the image), so rejecting them would refuse inputs the Python model takes and
+   * break parity. The common mistake, pixel coordinates instead of coordinates divided by the image width and
+   * height, gives meaningless scores without any error, so the first such call in a JVM logs a warning (later
+   * ones log at debug level) naming the first offending coordinate; {@link #visualPosWarning()} returns the same
+   * text for callers that want to reject or report it themselves.
+   *
+   * @return this, for chaining
    * @throws IllegalArgumentException naming the field, what was expected and what was found
    */
   public LxmertInputs validate(LxmertConfig config) {
     if (batchSize() == 0) {
-      throw new IllegalArgumentException("input_ids: expected a batch of at least 1, found an empty batch");
+      throw new IllegalArgumentException("input_ids: expected a batch of at least 1, found an empty batch (shape "
+          + Arrays.toString(inputIds.shape()) + ")");
     }
     if (textLength() == 0) {
-      throw new IllegalArgumentException("input_ids: expected a text length of at least 1, found 0");
+      throw new IllegalArgumentException("input_ids: expected a text length of at least 1, found 0 (shape "
+          + Arrays.toString(inputIds.shape()) + ")");
     }
     if (regionCount() == 0) {
-      throw new IllegalArgumentException("visual_feats: expected at least 1 region, found 0");
+      throw new IllegalArgumentException("visual_feats: expected at least 1 region, found 0 (shape "
+          + Arrays.toString(visualFeats.shape()) + ")");
     }
     if (textLength() > config.maxPositionEmbeddings()) {
       throw new IllegalArgumentException("input_ids: expected a text length <= max_position_embeddings ("
@@ -136,7 +157,32 @@ public final class LxmertInputs {
     }
     finite("visual_feats", visualFeats);
     finite("visual_pos", visualPos);
+    Optional<String> boxes = visualPosWarning();
+    if (boxes.isPresent()) {
+      if (BOX_WARNING_LOGGED.compareAndSet(false, true)) {
+        LOG.warn("{} (logged once; later occurrences at debug level)", boxes.get());
+      } else {
+        LOG.debug("{}", boxes.get());
+      }
+    }
     return this;
+  }
+
+  /**
+   * A description of the first {@code visual_pos} coordinate outside [0, 1] (field and index, expected,
+   * found), or empty when every box lies in the unit square. Such inputs are accepted; see
+   * {@link #validate(LxmertConfig)} for why.
+   */
+  public Optional<String> visualPosWarning() {
+    float[] d = visualPos.data();
+    for (int i = 0; i < d.length; i++) {
+      if (d[i] < 0f || d[i] > 1f) {
+        return Optional.of("visual_pos" + Arrays.toString(unravel(visualPos.shape(), i))
+            + ": expected a box coordinate normalised to [0, 1] (pixels divided by the image width or height), found "
+            + d[i] + "; accepted as Hugging Face accepts it, but pixel coordinates give meaningless outputs");
+      }
+    }
+    return Optional.empty();
   }
 
   private static void inRange(String field, IntArray a, int lo, int hiExclusive, String bound) {

@@ -36,7 +36,18 @@ public final class Npy {
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
+  /**
+   * Reads a .npy file.
+   *
+   * @throws IllegalArgumentException naming the file if it is not a regular file or not a valid .npy
+   * @throws IOException              if it cannot be read
+   */
   public static NpyArray read(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      // Also keeps devices and pipes out: /dev/zero reports size 0 and would be read until memory runs out.
+      throw new IllegalArgumentException(file + ": expected a regular .npy file, found "
+          + (Files.isDirectory(file) ? "a directory" : Files.exists(file) ? "a special file" : "nothing"));
+    }
     long size = Files.size(file);
     if (size > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(file + ": " + size + " bytes is larger than this reader supports (2 GiB)");

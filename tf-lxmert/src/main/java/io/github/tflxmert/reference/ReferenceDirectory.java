@@ -36,6 +36,8 @@ import java.util.zip.ZipInputStream;
 public final class ReferenceDirectory implements AutoCloseable {
   public static final String FORMAT = "tf-lxmert-reference/1";
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Largest manifest.json read (the fixtures' are about 20 KB). */
+  private static final long MAX_MANIFEST = 64L << 20;
   /** Largest entry unpacked from saved_model.zip, and largest total. */
   private static final long MAX_UNZIPPED = 2L << 30;
 
@@ -53,7 +55,12 @@ public final class ReferenceDirectory implements AutoCloseable {
       throw new IllegalArgumentException(dir.resolve("manifest.json") + ": field format: expected \"" + FORMAT
           + "\", found \"" + format + "\"");
     }
-    this.config = LxmertConfig.fromJsonString(manifest.get("config").toString(), dir.resolve("manifest.json") + " config");
+    JsonNode cfg = manifest.get("config");
+    if (cfg == null || !cfg.isObject()) {
+      throw new IllegalArgumentException(dir.resolve("manifest.json") + ": field config: expected an object with the "
+          + "fields of config.json, found " + (cfg == null ? "nothing" : cfg.getNodeType().toString().toLowerCase()));
+    }
+    this.config = LxmertConfig.fromJsonString(cfg.toString(), dir.resolve("manifest.json") + " config");
     List<Case> cs = new ArrayList<>();
     for (JsonNode c : manifest.path("cases")) {
       cs.add(new Case(this, c));
@@ -70,13 +77,52 @@ public final class ReferenceDirectory implements AutoCloseable {
     if (!Files.isRegularFile(m)) {
       throw new IllegalArgumentException(dir + ": not a reference directory (expected manifest.json, found none)");
     }
+    long size = Files.size(m);
+    if (size > MAX_MANIFEST) {
+      throw new IllegalArgumentException(m + ": expected a manifest of at most " + MAX_MANIFEST + " bytes, found "
+          + size + " bytes");
+    }
+    return open(dir, Files.readAllBytes(m));
+  }
+
+  /**
+   * Opens a reference directory with the given manifest text in place of its {@code manifest.json} (for tools
+   * that rewrite manifests, and for fuzzing the manifest reader). Files the manifest names are still read from
+   * {@code dir}, and only from inside it.
+   *
+   * @throws IllegalArgumentException if the manifest is malformed, naming the field, expected and found
+   */
+  public static ReferenceDirectory open(Path dir, byte[] manifestJson) {
+    Path m = dir.resolve("manifest.json");
     JsonNode root;
     try {
-      root = JSON.readTree(m.toFile());
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException(m + ": not valid JSON: " + e.getOriginalMessage(), e);
+      root = JSON.readTree(manifestJson);
+    } catch (IOException e) { // JsonProcessingException; nothing else can fail on a byte array
+      throw new IllegalArgumentException(m + ": not valid JSON: " + (e instanceof
+          com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()), e);
+    }
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException(m + ": expected a JSON object, found "
+          + (root == null ? "nothing" : root.getNodeType().toString().toLowerCase()));
     }
     return new ReferenceDirectory(dir, root);
+  }
+
+  /** {@code relative} resolved against the directory; it must not point outside it. */
+  Path inside(String relative, String what) {
+    Path base = dir.toAbsolutePath().normalize();
+    Path p;
+    try {
+      p = base.resolve(relative).normalize();
+    } catch (java.nio.file.InvalidPathException e) {
+      throw new IllegalArgumentException(dir.resolve("manifest.json") + ": " + what + ": expected a path inside "
+          + dir + ", found \"" + relative + "\" (" + e.getReason() + ")", e);
+    }
+    if (!p.startsWith(base) || p.equals(base)) {
+      throw new IllegalArgumentException(dir.resolve("manifest.json") + ": " + what + ": expected a file inside "
+          + dir + ", found \"" + relative + "\"");
+    }
+    return p;
   }
 
   public Path dir() {
@@ -220,6 +266,17 @@ public final class ReferenceDirectory implements AutoCloseable {
 
     /** The case's inputs as {@link LxmertInputs} (not yet validated against a config). */
     public LxmertInputs inputs() throws IOException {
+      try {
+        return buildInputs();
+      } catch (IllegalArgumentException e) {
+        if (e.getMessage() != null && e.getMessage().contains(ref.dir.toString())) {
+          throw e; // already names a file of this directory
+        }
+        throw new IllegalArgumentException(ref.dir + ": case " + name() + ": " + e.getMessage(), e);
+      }
+    }
+
+    private LxmertInputs buildInputs() throws IOException {
       LxmertInputs.Builder b = LxmertInputs.builder()
           .inputIds(intInput("input_ids"))
           .visualFeats(floatTensor(node.path("inputs"), "visual_feats"))
@@ -269,8 +326,14 @@ public final class ReferenceDirectory implements AutoCloseable {
       if (e == null) {
         throw new IllegalArgumentException(ref.dir + ": case " + name() + " has no tensor " + name);
       }
-      NpyArray a = Npy.read(ref.dir.resolve(e.path("file").asText()));
-      long[] declared = JSON.convertValue(e.path("shape"), long[].class);
+      NpyArray a = Npy.read(ref.inside(e.path("file").asText(), "case " + name() + " tensor " + name + " file"));
+      long[] declared;
+      try {
+        declared = JSON.convertValue(e.path("shape"), long[].class);
+      } catch (IllegalArgumentException x) {
+        throw new IllegalArgumentException(ref.dir.resolve("manifest.json") + ": case " + name() + " tensor " + name
+            + " shape: expected an array of integers, found " + e.path("shape"), x);
+      }
       if (!Arrays.equals(declared, a.shape())) {
         throw new IllegalArgumentException(a.source() + ": manifest says shape " + Arrays.toString(declared)
             + ", file has " + Arrays.toString(a.shape()));

@@ -9,7 +9,8 @@ final class Conversions {
 
   /**
    * Copies {@code src} (remaining bytes, in its own byte order) of the given dtype into {@code dst} as
-   * little-endian float32. Accepts float32/16/64 and bfloat16 under numpy or safetensors spellings.
+   * little-endian float32. Accepts float32/16/64 and bfloat16 under numpy or safetensors spellings. float64 is
+   * rounded to nearest (as numpy's {@code astype(float32)}); float16 and bfloat16 convert exactly.
    */
   static void toFloat32(String dtype, ByteBuffer src, ByteBuffer dst, String what) {
     ByteBuffer out = dst.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -18,26 +19,26 @@ final class Conversions {
         if (src.order() == ByteOrder.LITTLE_ENDIAN) {
           out.put(src.duplicate());
         } else {
-          ByteBuffer s = src.duplicate();
+          ByteBuffer s = src.duplicate().order(src.order()); // duplicate() resets the order to big-endian
           while (s.remaining() >= 4) {
             out.putFloat(s.getFloat());
           }
         }
       }
       case "F64", "float64" -> {
-        ByteBuffer s = src.duplicate();
+        ByteBuffer s = src.duplicate().order(src.order()); // duplicate() resets the order to big-endian
         while (s.remaining() >= 8) {
           out.putFloat((float) s.getDouble());
         }
       }
       case "F16", "float16" -> {
-        ByteBuffer s = src.duplicate();
+        ByteBuffer s = src.duplicate().order(src.order()); // duplicate() resets the order to big-endian
         while (s.remaining() >= 2) {
           out.putFloat(halfToFloat(s.getShort()));
         }
       }
       case "BF16", "bfloat16" -> {
-        ByteBuffer s = src.duplicate();
+        ByteBuffer s = src.duplicate().order(src.order()); // duplicate() resets the order to big-endian
         while (s.remaining() >= 2) {
           out.putFloat(Float.intBitsToFloat((s.getShort() & 0xffff) << 16));
         }

@@ -1,18 +1,22 @@
 package io.github.tflxmert.weights;
 
 import io.jhdf.HdfFile;
+import io.jhdf.Superblock;
 import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
 import io.jhdf.api.Group;
 import io.jhdf.api.Node;
+import io.jhdf.api.dataset.ChunkedDataset;
 import io.jhdf.api.dataset.ContiguousDataset;
 import io.jhdf.object.datatype.DataType;
 import io.jhdf.object.datatype.FloatingPoint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -28,21 +32,35 @@ import java.util.Map;
  * first group in {@code layer_names} order, i.e. {@code lxmert}.
  *
  * <p>Float32 contiguous datasets are copied straight from jhdf's buffer over the file; float16/float64 are
- * converted to float32. Any other dtype is rejected with the dataset named. Close to release the file; not
- * thread-safe.
+ * converted to float32. Any other dtype is rejected with the dataset named. Corrupt structure (a truncated file,
+ * a damaged header, a dangling link) is reported as an {@link IllegalArgumentException} naming the file, whatever
+ * jhdf threw; the file format has no checksum over contiguous data (and none over metadata in the superblock
+ * version Keras writes), so a flipped bit inside a dataset's data loads as a different number. Close to release
+ * the file; not thread-safe.
  */
 public final class H5WeightSource implements WeightSource {
   private record Stored(Entry entry, String path) {}
 
-  private final Path file;
+  /** Largest chunk decoded when it is larger than its dataset (HDF5 itself caps chunks at 4 GiB). */
+  private static final long MAX_CHUNK_BYTES = 64L << 20;
+
+  private final String file;
   private final HdfFile hdf;
   private final Map<String, Stored> stored = new LinkedHashMap<>();
   private final Map<String, Entry> entries;
   private final List<String> layerNames;
 
-  private H5WeightSource(Path file, HdfFile hdf) {
+  private H5WeightSource(String file, HdfFile hdf) {
     this.file = file;
     this.hdf = hdf;
+    Superblock sb = hdf.getHdfBackingStorage().getSuperblock();
+    if (sb.getEndOfFileAddress() >= 0 && sb.getBaseAddressByte() >= 0) {
+      long recorded = sb.getBaseAddressByte() + sb.getEndOfFileAddress();
+      if (hdf.size() < recorded) {
+        throw bad("truncated: the HDF5 superblock records " + recorded + " bytes, found " + hdf.size()
+            + " (an interrupted download or copy?)");
+      }
+    }
     Attribute ln = hdf.getAttribute("layer_names");
     if (ln == null) {
       throw bad("expected a Keras weights file with a root attribute layer_names, found none (sharded "
@@ -83,26 +101,63 @@ public final class H5WeightSource implements WeightSource {
     this.entries = Collections.unmodifiableMap(en);
   }
 
-  /** Opens a Keras/HF weights file. @throws IllegalArgumentException naming the file on bad content */
+  /**
+   * Opens a Keras/HF weights file. Files below 2 GiB (every LXMERT checkpoint) are memory-mapped and read
+   * through jhdf's in-memory reader, so every length a corrupt header claims is checked against the mapping
+   * instead of being allocated (jhdf's file reader allocates a heap buffer of the claimed length when a region
+   * lies outside the file). Larger files fall back to jhdf's file reader.
+   *
+   * @throws IllegalArgumentException naming the file on bad content
+   * @throws IOException              if the file cannot be read
+   */
   public static H5WeightSource open(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException(file + ": no such file");
     }
+    long size = Files.size(file);
+    if (size > Integer.MAX_VALUE - 8) {
+      return open(file.toString(), () -> new HdfFile(file));
+    }
+    ByteBuffer mapped;
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size); // stays valid after the channel is closed
+    }
+    return open(file.toString(), () -> HdfFile.fromByteBuffer(mapped));
+  }
+
+  /**
+   * Reads the bytes of a Keras/HF weights file held in memory (not copied; do not modify them while the source
+   * is used). Same checks and messages as {@link #open(Path)}; {@code description} names the bytes.
+   *
+   * @throws IllegalArgumentException naming {@code description} on bad content
+   */
+  public static H5WeightSource fromBytes(byte[] bytes, String description) {
+    return open(description, () -> HdfFile.fromByteBuffer(ByteBuffer.wrap(bytes).asReadOnlyBuffer()));
+  }
+
+  private static H5WeightSource open(String description, java.util.function.Supplier<HdfFile> opener) {
     HdfFile hdf;
     try {
-      hdf = new HdfFile(file);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException(file + ": not a readable HDF5 file (" + e.getMessage() + ")", e);
+      hdf = opener.get();
+    } catch (RuntimeException | StackOverflowError e) {
+      throw new IllegalArgumentException(description + ": not a readable HDF5 file (" + e + ")", e);
     }
     try {
-      return new H5WeightSource(file, hdf);
-    } catch (RuntimeException e) {
+      return new H5WeightSource(description, hdf);
+    } catch (RuntimeException | StackOverflowError e) {
       hdf.close();
-      if (e instanceof IllegalArgumentException) {
-        throw e;
+      if (isOurs(e, description)) {
+        throw (IllegalArgumentException) e;
       }
-      throw new IllegalArgumentException(file + ": corrupt or unexpected HDF5 content (" + e + ")", e);
+      // jhdf reports corrupt structures as HdfException, BufferUnderflowException, IndexOutOfBounds, and its own
+      // IllegalArgumentExceptions that do not name the file.
+      throw new IllegalArgumentException(description + ": corrupt or unexpected HDF5 content (" + e + ")", e);
     }
+  }
+
+  /** An IllegalArgumentException this class made (it names the file), as opposed to one from inside jhdf. */
+  private static boolean isOurs(Throwable e, String description) {
+    return e instanceof IllegalArgumentException && e.getMessage() != null && e.getMessage().startsWith(description);
   }
 
   /** The top-level layers the file holds, in order (e.g. lxmert, cls, obj_predict_head, answer_head). */
@@ -165,7 +220,7 @@ public final class H5WeightSource implements WeightSource {
 
   @Override
   public String description() {
-    return file.toString();
+    return file;
   }
 
   @Override
@@ -184,14 +239,18 @@ public final class H5WeightSource implements WeightSource {
     if (s == null) {
       throw new IllegalArgumentException(file + ": no weight " + name);
     }
-    Dataset ds = hdf.getDatasetByPath(s.path());
     String what = file + " /" + s.path();
     long bytes = s.entry().elements() * switch (s.entry().dtype()) {
       case "float16" -> 2;
       case "float64" -> 8;
       default -> 4;
     };
+    if (target.remaining() < s.entry().elements() * 4) {
+      throw new IllegalArgumentException(what + ": expected room for " + s.entry().elements() + " floats in the "
+          + "target buffer, found " + target.remaining() / 4);
+    }
     try {
+      Dataset ds = hdf.getDatasetByPath(s.path());
       if (ds instanceof ContiguousDataset cd && !ds.isEmpty()) {
         ByteBuffer src = cd.getBuffer();
         if (src.remaining() != bytes) {
@@ -201,7 +260,24 @@ public final class H5WeightSource implements WeightSource {
         Conversions.toFloat32(s.entry().dtype(), src, target, what);
         return;
       }
-      // Chunked or compressed datasets: let jhdf decode them into a flat array (one tensor at a time).
+      // Chunked or compressed datasets: let jhdf decode them into a flat array (one tensor at a time). jhdf
+      // allocates a whole chunk from the chunk dimensions in the header, so check them first.
+      if (ds instanceof ChunkedDataset chunked) {
+        long chunk = 1;
+        for (int d : chunked.getChunkDimensions()) {
+          if (d <= 0) {
+            throw bad("/" + s.path() + ": expected positive chunk dimensions, found "
+                + java.util.Arrays.toString(chunked.getChunkDimensions()));
+          }
+          chunk = Math.multiplyExact(chunk, d);
+        }
+        long chunkBytes = Math.multiplyExact(chunk, bytes / Math.max(1, s.entry().elements()));
+        if (chunkBytes > Math.max(bytes, MAX_CHUNK_BYTES)) {
+          throw bad("/" + s.path() + ": expected chunks of at most " + Math.max(bytes, MAX_CHUNK_BYTES)
+              + " bytes (the dataset's size or " + MAX_CHUNK_BYTES + "), found chunk dimensions "
+              + java.util.Arrays.toString(chunked.getChunkDimensions()) + " (" + chunkBytes + " bytes)");
+        }
+      }
       Object flat = ds.getDataFlat();
       ByteBuffer out = target.duplicate().order(ByteOrder.LITTLE_ENDIAN);
       if (flat instanceof float[] f) {
@@ -215,9 +291,9 @@ public final class H5WeightSource implements WeightSource {
       } else {
         throw bad("/" + s.path() + ": cannot decode dataset of type " + (flat == null ? "null" : flat.getClass()));
       }
-    } catch (RuntimeException e) {
-      if (e instanceof IllegalArgumentException) {
-        throw e;
+    } catch (RuntimeException | StackOverflowError e) {
+      if (isOurs(e, file)) {
+        throw (IllegalArgumentException) e;
       }
       throw new IllegalArgumentException(what + ": cannot read the dataset (" + e + ")", e);
     }

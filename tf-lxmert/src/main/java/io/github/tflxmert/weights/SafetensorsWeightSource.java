@@ -27,7 +27,9 @@ import java.util.Map;
  *
  * <p>Every header field is checked against the file before it drives an allocation: the header length against
  * the file size and a 100 MiB cap, each tensor's byte range against the data section and its dtype and shape,
- * ranges against each other (no overlap). Tensors are memory-mapped one at a time when read. Close to release
+ * ranges against each other (no overlap), and no two stored names may map to the same canonical name (e.g.
+ * {@code x.gamma} next to {@code x.weight}). Tensors are memory-mapped one at a time when read. There is no
+ * checksum in the format: a corrupted byte inside the data section loads as a different number. Close to release
  * the file. Not thread-safe.
  */
 public final class SafetensorsWeightSource implements WeightSource {
@@ -37,30 +39,91 @@ public final class SafetensorsWeightSource implements WeightSource {
 
   private record Stored(Entry entry, long begin, long end) {}
 
-  private final Path file;
-  private final FileChannel channel;
+  /** Where the bytes come from: a file channel (memory-mapped per tensor) or an in-memory array. */
+  private interface Storage {
+    long size() throws IOException;
+
+    /** Fills {@code b} from {@code pos}. @throws IOException if the storage ends first */
+    void readFully(ByteBuffer b, long pos) throws IOException;
+
+    /** A little-endian read-only view of {@code len} bytes at {@code pos}. */
+    ByteBuffer slice(long pos, long len) throws IOException;
+
+    void close() throws IOException;
+  }
+
+  private record ChannelStorage(FileChannel ch) implements Storage {
+    public long size() throws IOException {
+      return ch.size();
+    }
+
+    public void readFully(ByteBuffer b, long pos) throws IOException {
+      while (b.hasRemaining()) {
+        int n = ch.read(b, pos + b.position());
+        if (n < 0) {
+          throw new IOException("unexpected end of file");
+        }
+      }
+    }
+
+    public ByteBuffer slice(long pos, long len) throws IOException {
+      MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, pos, len);
+      return m.order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    public void close() throws IOException {
+      ch.close();
+    }
+  }
+
+  private record ByteStorage(byte[] bytes) implements Storage {
+    public long size() {
+      return bytes.length;
+    }
+
+    public void readFully(ByteBuffer b, long pos) throws IOException {
+      if (pos + b.remaining() > bytes.length) {
+        throw new IOException("unexpected end of data");
+      }
+      b.put(bytes, (int) pos, b.remaining());
+    }
+
+    public ByteBuffer slice(long pos, long len) {
+      return ByteBuffer.wrap(bytes, (int) pos, (int) len).slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    public void close() {}
+  }
+
+  private final String file;
+  private final Storage storage;
   private final long dataStart;
   private final Layout layout;
   private final Map<String, Stored> stored;
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
 
-  private SafetensorsWeightSource(Path file, FileChannel ch) throws IOException {
+  private SafetensorsWeightSource(String file, Storage storage) throws IOException {
     this.file = file;
-    this.channel = ch;
-    long size = ch.size();
+    this.storage = storage;
+    long size = storage.size();
     if (size < 8) {
       throw bad("expected at least 8 bytes (the header length), found " + size);
     }
     ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-    readFully(ch, lenBuf, 0);
+    storage.readFully(lenBuf, 0);
     long headerLen = lenBuf.getLong(0);
-    if (headerLen <= 0 || headerLen > size - 8 || headerLen > MAX_HEADER) {
-      throw bad("header length " + Long.toUnsignedString(headerLen) + " is not within the file (" + size
-          + " bytes) and the " + MAX_HEADER + "-byte limit");
+    if (headerLen <= 0 || headerLen > size - 8) {
+      throw bad("header length: expected 1 to " + (size - 8) + " (the bytes after the 8-byte length field), found "
+          + Long.toUnsignedString(headerLen));
     }
+    if (headerLen > MAX_HEADER) {
+      throw bad("header length: expected at most " + MAX_HEADER + " bytes (the limit of this reader), found "
+          + headerLen);
+    }
+    // Checked above against the file size and MAX_HEADER: this allocation is bounded by both.
     ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-    readFully(ch, hb, 8);
+    storage.readFully(hb, 8);
     JsonNode header;
     try {
       header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
@@ -99,9 +162,16 @@ public final class SafetensorsWeightSource implements WeightSource {
       throw bad("metadata format: expected \"tf\" or \"pt\", found \"" + format + "\"");
     }
     Map<String, Stored> renamed = new LinkedHashMap<>();
+    Map<String, String> storedAs = new LinkedHashMap<>();
     for (Stored s : st.values()) {
       String name = layout == Layout.TF ? WeightNames.stripModelPrefixIfPresent(s.entry().name())
           : WeightNames.normalisePytorchKey(s.entry().name());
+      String before = storedAs.put(name, s.entry().name());
+      if (before != null) {
+        // e.g. "x.gamma" next to "x.weight", or "a" next to "a:0": which one loaded depended on header order.
+        throw bad("tensors " + before + " and " + s.entry().name() + " both stand for " + name
+            + " (expected one tensor per name)");
+      }
       renamed.put(name, new Stored(new Entry(name, s.entry().dtype(), s.entry().shape()), s.begin(), s.end()));
     }
     this.stored = renamed;
@@ -110,14 +180,33 @@ public final class SafetensorsWeightSource implements WeightSource {
     this.entries = Collections.unmodifiableMap(en);
   }
 
-  /** Opens and validates a safetensors file. @throws IllegalArgumentException naming the file on bad content */
+  /**
+   * Opens and validates a safetensors file.
+   *
+   * @throws IllegalArgumentException naming the file on bad content
+   * @throws IOException              if the file cannot be read
+   */
   public static SafetensorsWeightSource open(Path file) throws IOException {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
     try {
-      return new SafetensorsWeightSource(file, ch);
+      return new SafetensorsWeightSource(file.toString(), new ChannelStorage(ch));
     } catch (RuntimeException | IOException e) {
       ch.close();
       throw e;
+    }
+  }
+
+  /**
+   * Validates the bytes of a safetensors file held in memory (the array is not copied; do not modify it while
+   * the source is used). Same checks and messages as {@link #open(Path)}; {@code description} names the bytes.
+   *
+   * @throws IllegalArgumentException naming {@code description} on bad content
+   */
+  public static SafetensorsWeightSource fromBytes(byte[] bytes, String description) {
+    try {
+      return new SafetensorsWeightSource(description, new ByteStorage(bytes));
+    } catch (IOException e) {
+      throw new IllegalArgumentException(description + ": " + e.getMessage(), e); // not reachable: sizes checked
     }
   }
 
@@ -142,14 +231,15 @@ public final class SafetensorsWeightSource implements WeightSource {
     long count = 1;
     for (int i = 0; i < shape.length; i++) {
       JsonNode d = shapeNode.get(i);
-      if (!d.isIntegralNumber() || d.asLong() < 0) {
+      if (!d.isIntegralNumber() || !d.canConvertToLong() || d.asLong() < 0) {
         throw bad("tensor " + name + ": bad dimension " + d + " in shape " + shapeNode);
       }
       shape[i] = d.asLong();
       count = multiply(count, shape[i], name);
     }
-    if (!off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()) {
-      throw bad("tensor " + name + ": data_offsets must be integers, found " + off);
+    if (!off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber() || !off.get(0).canConvertToLong()
+        || !off.get(1).canConvertToLong()) {
+      throw bad("tensor " + name + ": data_offsets: expected two integers below 2^63, found " + off);
     }
     long begin = off.get(0).asLong();
     long end = off.get(1).asLong();
@@ -177,22 +267,13 @@ public final class SafetensorsWeightSource implements WeightSource {
     return new IllegalArgumentException(file + ": " + what);
   }
 
-  private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
-    while (b.hasRemaining()) {
-      int n = ch.read(b, pos + b.position());
-      if (n < 0) {
-        throw new IOException("unexpected end of file");
-      }
-    }
-  }
-
   public Map<String, String> metadata() {
     return metadata;
   }
 
   @Override
   public String description() {
-    return file.toString();
+    return file;
   }
 
   @Override
@@ -215,13 +296,16 @@ public final class SafetensorsWeightSource implements WeightSource {
     if (len > Integer.MAX_VALUE - 8) {
       throw bad("tensor " + name + " is larger than 2 GiB");
     }
-    MappedByteBuffer src = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + s.begin(), len);
-    src.order(ByteOrder.LITTLE_ENDIAN);
+    if (target.remaining() < s.entry().elements() * 4) {
+      throw bad("tensor " + name + ": expected room for " + s.entry().elements() + " floats in the target buffer, found "
+          + target.remaining() / 4);
+    }
+    ByteBuffer src = storage.slice(dataStart + s.begin(), len);
     Conversions.toFloat32(s.entry().dtype(), src, target, description() + " " + name);
   }
 
   @Override
   public void close() throws IOException {
-    channel.close();
+    storage.close();
   }
 }

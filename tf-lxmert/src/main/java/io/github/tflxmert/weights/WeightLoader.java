@@ -1,5 +1,6 @@
 package io.github.tflxmert.weights;
 
+import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.graph.ModelScope;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,6 +14,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.LongConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tensorflow.Session;
@@ -42,6 +45,39 @@ public final class WeightLoader {
   /** Where each graph weight comes from. */
   public record Plan(Map<String, String> sourceNames, Map<String, Boolean> transposed, List<String> unexpected,
                      List<String> ignoredHeads, long totalBytes) {}
+
+  private static final Pattern LAYER_NAME =
+      Pattern.compile("(?:^|[/.])encoder[/.](layer|x_layers|r_layers)(?:_\\._|\\.)(\\d{1,9})(?:[/.]|$)");
+
+  /**
+   * Checks, before any graph is built, that the checkpoint holds at least as many language, cross-modality and
+   * vision layers as the config asks for. The graph builder makes a few dozen ops per layer, so a config.json
+   * with, say, {@code l_layers: 100000000} would otherwise spend minutes and gigabytes building a graph before
+   * {@link #plan} could report the missing weights. Extra layers in the checkpoint are left to {@link #plan}.
+   *
+   * @throws IllegalArgumentException naming the checkpoint, the config field, how many layers the checkpoint
+   *     holds and how many the config asks for
+   */
+  public static void checkLayerCounts(LxmertConfig config, WeightSource src) {
+    Map<String, Integer> held = new LinkedHashMap<>();
+    for (String name : src.entries().keySet()) {
+      Matcher m = LAYER_NAME.matcher(name);
+      if (m.find()) {
+        held.merge(m.group(1), Integer.parseInt(m.group(2)) + 1, Math::max);
+      }
+    }
+    layerCount(src, "l_layers", "language", config.lLayers(), held.getOrDefault("layer", 0));
+    layerCount(src, "x_layers", "cross-modality", config.xLayers(), held.getOrDefault("x_layers", 0));
+    layerCount(src, "r_layers", "vision", config.rLayers(), held.getOrDefault("r_layers", 0));
+  }
+
+  private static void layerCount(WeightSource src, String field, String kind, int wanted, int held) {
+    if (wanted > held) {
+      throw new IllegalArgumentException(src.description() + ": config field " + field + ": expected at most the "
+          + held + " " + kind + " layer(s) the checkpoint holds, found " + wanted
+          + " (does config.json belong to this checkpoint?)");
+    }
+  }
 
   /** Checks the source against the graph's weights without loading anything. */
   public static Plan plan(ModelScope ms, WeightSource src) {

@@ -40,9 +40,12 @@ public interface WeightSource extends AutoCloseable {
 
   /**
    * Writes the named tensor as little-endian float32 into {@code target} at its position (float16, bfloat16
-   * and float64 are converted; other dtypes were rejected when the source was opened).
+   * and float64 are converted). HDF5 sources reject non-float datasets when opened; safetensors sources list
+   * integer tensors and reject them here.
    *
-   * @throws IllegalArgumentException if the name is unknown
+   * @throws IllegalArgumentException naming the file and tensor if the name is unknown, the dtype is not a float
+   *     dtype, {@code target} has no room for the tensor, or the stored data is corrupt
+   * @throws IOException              if the file cannot be read
    */
   void read(String name, ByteBuffer target) throws IOException;
 

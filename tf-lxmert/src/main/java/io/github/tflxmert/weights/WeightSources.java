@@ -37,7 +37,14 @@ public final class WeightSources {
     throw new IllegalArgumentException(modelDir + ": expected " + SAFETENSORS + " or " + H5 + ", found neither");
   }
 
-  /** Opens a checkpoint file, recognised by its first bytes (HDF5 signature) or else as safetensors. */
+  /**
+   * Opens a checkpoint file: HDF5 if its first bytes are the HDF5 signature or its name ends in {@code .h5} or
+   * {@code .hdf5} (so a damaged {@code tf_model.h5} is reported by the HDF5 reader, not as a bad safetensors
+   * header), else safetensors.
+   *
+   * @throws IllegalArgumentException naming the file if it is missing or its content is bad
+   * @throws IOException              if it cannot be read
+   */
   public static WeightSource open(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException(file + ": no such checkpoint file");
@@ -47,7 +54,9 @@ public final class WeightSources {
     try (InputStream in = Files.newInputStream(file)) {
       n = in.readNBytes(head, 0, 8);
     }
-    boolean hdf5 = n == 8 && (head[0] & 0xff) == 0x89 && head[1] == 'H' && head[2] == 'D' && head[3] == 'F';
+    String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+    boolean hdf5 = n == 8 && (head[0] & 0xff) == 0x89 && head[1] == 'H' && head[2] == 'D' && head[3] == 'F'
+        || name.endsWith(".h5") || name.endsWith(".hdf5");
     return hdf5 ? H5WeightSource.open(file) : SafetensorsWeightSource.open(file);
   }
 }

@@ -1,0 +1,278 @@
+package io.github.tflxmert.reliability;
+
+import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.io.Npy;
+import io.github.tflxmert.io.NpyArray;
+import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.weights.H5WeightSource;
+import io.github.tflxmert.weights.SafetensorsWeightSource;
+import io.github.tflxmert.weights.WeightSource;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The parsers under fuzz, each as a function of raw bytes, with its seeds (real fixture files) and a dictionary
+ * of tokens worth inserting. A target returns normally when the input was accepted and throws
+ * {@link IllegalArgumentException} (or {@link IOException}, where the API documents it) when it was rejected;
+ * any other throwable is a finding. Shared by {@link Fuzz}, {@link FuzzSmokeTest} and {@link JazzerFuzzTest}.
+ */
+final class FuzzTargets {
+  private FuzzTargets() {}
+
+  /** One parser under fuzz. */
+  interface Target {
+    String name();
+
+    /** Real files to start from. */
+    List<byte[]> seeds();
+
+    /** Where the structure lives in a seed (mutations prefer this prefix). */
+    int focus(byte[] seed);
+
+    List<String> dictionary();
+
+    /** A structure-aware fix-up applied to half the mutants (e.g. recompute a length prefix); identity by default. */
+    default byte[] fixup(byte[] original, byte[] mutant, Mutator m) {
+      return mutant;
+    }
+
+    void run(byte[] input) throws IOException;
+  }
+
+  /** Largest tensor a target reads back (a header may declare any shape whose bytes fit the input). */
+  private static final long MAX_READ_ELEMENTS = 16L << 20;
+
+  static final Target SAFETENSORS = new Target() {
+    public String name() {
+      return "safetensors";
+    }
+
+    public List<byte[]> seeds() {
+      List<byte[]> s = new ArrayList<>();
+      s.add(Fixtures.read(Fixtures.tinyModel().resolve("model.safetensors")));
+      s.add(Fixtures.read(Fixtures.tiny().resolve("model-pt/model.safetensors")));
+      s.add(smallMixedDtypes());
+      return s;
+    }
+
+    public int focus(byte[] seed) {
+      return seed.length < 8 ? seed.length
+          : (int) Math.min(seed.length, 8 + ByteBuffer.wrap(seed, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong());
+    }
+
+    public List<String> dictionary() {
+      return List.of("\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"__metadata__\"", "\"format\"", "\"tf\"",
+          "\"pt\"", "\"F16\"", "\"BF16\"", "\"F64\"", "\"I32\"", "\"U8\"", "\"BOOL\"", "\"F8_E4M3\"", "\"C64\"",
+          "[0, 0]", "[]", "{}", "null", "-1", "[1, 2, 3]", "[9223372036854775807, 2]", "\"a:0\"",
+          "\"lxmert/x:0\"", "\"x.gamma\"", "\"x.weight\"", ":", ",");
+    }
+
+    @Override
+    public byte[] fixup(byte[] original, byte[] mutant, Mutator m) {
+      // Keep the length prefix consistent with a mutated header so the JSON parser sees the whole header.
+      int oldFocus = focus(original);
+      if (mutant.length < 8 || original.length < oldFocus) {
+        return mutant;
+      }
+      int tail = original.length - oldFocus; // data section length
+      int headerLen = mutant.length - 8 - tail;
+      if (headerLen <= 0) {
+        return mutant;
+      }
+      byte[] out = mutant.clone();
+      ByteBuffer.wrap(out, 0, 8).order(ByteOrder.LITTLE_ENDIAN).putLong(headerLen);
+      return out;
+    }
+
+    public void run(byte[] input) throws IOException {
+      try (SafetensorsWeightSource src = SafetensorsWeightSource.fromBytes(input, "fuzz.safetensors")) {
+        readAll(src);
+      }
+    }
+  };
+
+  static final Target NPY = new Target() {
+    public String name() {
+      return "npy";
+    }
+
+    public List<byte[]> seeds() {
+      Path c = Fixtures.tiny().resolve("cases");
+      return List.of(Fixtures.read(c.resolve("b1_equal/inputs/input_ids.npy")),
+          Fixtures.read(c.resolve("b1_equal/inputs/visual_pos.npy")),
+          Fixtures.read(c.resolve("b2_visual_mask/inputs/visual_attention_mask.npy")),
+          Fixtures.read(c.resolve("b1_equal/outputs/cross_relationship_score.npy")));
+    }
+
+    public int focus(byte[] seed) {
+      return Math.min(seed.length, 128);
+    }
+
+    public List<String> dictionary() {
+      return List.of("'descr'", "'<f4'", "'>f8'", "'<i8'", "'|b1'", "'|O'", "'<U3'", "'f4'", "'<c8'",
+          "'fortran_order': True", "'shape': ()", "(1099511627776,)", "(0,)", "(2, 3)", "(-1,)", "((1),)",
+          "'shape'", "False", "True", "}", "{", ",", "L");
+    }
+
+    @Override
+    public byte[] fixup(byte[] original, byte[] mutant, Mutator m) {
+      // Version-1 header length (bytes 8-9) recomputed so that the data starts where the dict ends.
+      if (mutant.length < 10 || original.length < 10 || original[6] != 1) {
+        return mutant;
+      }
+      int oldLen = (original[8] & 0xff) | (original[9] & 0xff) << 8;
+      int data = original.length - 10 - oldLen;
+      int newLen = mutant.length - 10 - data;
+      if (newLen < 0 || newLen > 0xffff) {
+        return mutant;
+      }
+      byte[] out = mutant.clone();
+      out[8] = (byte) newLen;
+      out[9] = (byte) (newLen >>> 8);
+      return out;
+    }
+
+    public void run(byte[] input) {
+      NpyArray a = Npy.parse(input, "fuzz.npy");
+      if (a.isFloat()) {
+        a.toFloatArray();
+      } else {
+        a.toIntArray();
+      }
+    }
+  };
+
+  static final Target CONFIG = new Target() {
+    public String name() {
+      return "config";
+    }
+
+    public List<byte[]> seeds() {
+      return List.of(Fixtures.read(Fixtures.tinyModel().resolve("config.json")),
+          Fixtures.read(Path.of("fixtures", "wide", "model", "config.json")));
+    }
+
+    public int focus(byte[] seed) {
+      return seed.length;
+    }
+
+    public List<String> dictionary() {
+      return List.of("\"vocab_size\"", "\"hidden_size\"", "\"num_attention_heads\"", "\"hidden_act\"", "\"gelu\"",
+          "\"swish\"", "\"l_layers\"", "\"x_layers\"", "\"r_layers\"", "\"layer_norm_eps\"", "\"type_vocab_size\"",
+          "\"visual_feat_dim\"", "\"hidden_dropout_prob\"", "\"task_qa\"", "true", "false", "null", "\"12\"", "[]",
+          "{}", "1.0", "-1", "0", "1e-12", "{\"a\": [[[[[[[[]]]]]]]]}", ":", ",");
+    }
+
+    public void run(byte[] input) {
+      LxmertConfig.fromJsonString(new String(input, StandardCharsets.UTF_8), "fuzz config.json");
+    }
+  };
+
+  static final Target MANIFEST = new Target() {
+    public String name() {
+      return "manifest";
+    }
+
+    public List<byte[]> seeds() {
+      return List.of(Fixtures.read(Fixtures.tiny().resolve("manifest.json")));
+    }
+
+    public int focus(byte[] seed) {
+      return seed.length;
+    }
+
+    public List<String> dictionary() {
+      return List.of("\"format\"", "\"tf-lxmert-reference/1\"", "\"cases\"", "\"inputs\"", "\"outputs\"", "\"file\"",
+          "\"shape\"", "\"config\"", "\"name\"", "\"../manifest.json\"", "\"/dev/zero\"", "\"cases\"", "\"\"",
+          "\"model/config.json\"", "\"cases/b1_equal/inputs/visual_feats.npy\"", "[1, 10, 128]", "[]", "{}", "null",
+          "\"saved_model\"", "\"versions\"", ":", ",");
+    }
+
+    public void run(byte[] input) throws IOException {
+      try (ReferenceDirectory ref = ReferenceDirectory.open(Fixtures.tiny(), input)) {
+        ref.name();
+        ref.versions();
+        ref.hasSavedModel();
+        ReferenceDirectory.Case c = ref.cases().get(0);
+        c.name();
+        c.description();
+        c.inputs();
+        List<String> outs = c.outputNames();
+        if (!outs.isEmpty()) {
+          c.output(outs.get(0));
+        }
+      }
+    }
+  };
+
+  static final Target H5 = new Target() {
+    public String name() {
+      return "h5";
+    }
+
+    public List<byte[]> seeds() {
+      return List.of(Fixtures.read(Fixtures.hostile("dtypes.h5")), Fixtures.read(Fixtures.hostile("dtypes.h5")),
+          Fixtures.read(Fixtures.hostile("dtypes.h5")), Fixtures.read(Fixtures.tinyModel().resolve("tf_model.h5")));
+    }
+
+    public int focus(byte[] seed) {
+      return Math.min(seed.length, 8192);
+    }
+
+    public List<String> dictionary() {
+      return List.of("layer_names", "weight_names", "lxmert", "TREE", "HEAP", "SNOD", "OHDR");
+    }
+
+    public void run(byte[] input) {
+      try (H5WeightSource src = H5WeightSource.fromBytes(input, "fuzz.h5")) {
+        readAll(src);
+      } catch (IOException e) {
+        throw new AssertionError("H5WeightSource.fromBytes threw an IOException", e); // not declared
+      }
+    }
+  };
+
+  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5);
+
+  static Target named(String name) {
+    return ALL.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() ->
+        new IllegalArgumentException("no fuzz target " + name + "; targets are "
+            + ALL.stream().map(Target::name).toList()));
+  }
+
+  private static void readAll(WeightSource src) throws IOException {
+    src.layout();
+    for (Map.Entry<String, WeightSource.Entry> e : src.entries().entrySet()) {
+      long n = e.getValue().elements();
+      if (n < 0 || n > MAX_READ_ELEMENTS) {
+        continue; // a shape the harness will not allocate for; the loader checks shapes against the model first
+      }
+      ByteBuffer target = ByteBuffer.allocate((int) n * 4).order(ByteOrder.LITTLE_ENDIAN);
+      src.read(e.getKey(), target);
+    }
+  }
+
+  /** A small, valid safetensors file with one tensor of each float dtype and an int tensor (rejected on read). */
+  static byte[] smallMixedDtypes() {
+    String header = "{\"__metadata__\":{\"format\":\"pt\"},"
+        + "\"a.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+        + "\"b.weight\":{\"dtype\":\"F16\",\"shape\":[3],\"data_offsets\":[16,22]},"
+        + "\"c.bias\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[22,26]},"
+        + "\"d.gamma\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[26,34]},"
+        + "\"e\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[34,38]},"
+        + "\"f\":{\"dtype\":\"F32\",\"shape\":[0,5],\"data_offsets\":[38,38]}}";
+    ByteBuffer d = ByteBuffer.allocate(38).order(ByteOrder.LITTLE_ENDIAN);
+    d.putFloat(1f).putFloat(-2f).putFloat(0.5f).putFloat(3.25f);
+    d.putShort((short) 0x3c00).putShort((short) 0xc000).putShort((short) 0x7bff); // 1, -2, 65504
+    d.putShort((short) 0x3f80).putShort((short) 0xc040);                           // 1, -3
+    d.putDouble(0.1);
+    d.putInt(7);
+    return Fixtures.Safetensors.assemble(header.getBytes(StandardCharsets.UTF_8), d.array());
+  }
+}

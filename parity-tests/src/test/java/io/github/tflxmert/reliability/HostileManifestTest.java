@@ -1,0 +1,84 @@
+package io.github.tflxmert.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.reference.ReferenceDirectory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hostile reference manifests (the parity harness reads them): a missing or malformed config, a wrong format,
+ * no cases, tensor files outside the reference directory (including /dev/zero, which would be read until the
+ * heap runs out), shapes that are not integer arrays. Each is an {@link IllegalArgumentException} naming the
+ * manifest or the file, what was expected and what was found.
+ */
+class HostileManifestTest {
+  static ObjectNode manifest() throws IOException {
+    return (ObjectNode) Fixtures.JSON.readTree(Fixtures.tiny().resolve("manifest.json").toFile());
+  }
+
+  static IllegalArgumentException rejects(Consumer<ObjectNode> edit, boolean loadInputs, String... fragments)
+      throws IOException {
+    ObjectNode m = manifest();
+    edit.accept(m);
+    byte[] bytes = m.toString().getBytes(StandardCharsets.UTF_8);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+      try (ReferenceDirectory ref = ReferenceDirectory.open(Fixtures.tiny(), bytes)) {
+        if (loadInputs) {
+          ref.cases().get(0).inputs();
+        }
+      }
+    });
+    assertTrue(e.getMessage().contains(Fixtures.tiny().toString()), "names the directory: " + e.getMessage());
+    for (String f : fragments) {
+      assertTrue(e.getMessage().contains(f), "lacks \"" + f + "\": " + e.getMessage());
+    }
+    return e;
+  }
+
+  static ObjectNode firstInput(ObjectNode m, String name) {
+    return (ObjectNode) m.get("cases").get(0).get("inputs").get(name);
+  }
+
+  @Test
+  void malformedManifests() throws IOException {
+    rejects(m -> m.remove("config"), false, "field config: expected an object with the fields of config.json",
+        "found nothing");
+    rejects(m -> m.put("config", "tiny"), false, "field config", "found string");
+    rejects(m -> ((ObjectNode) m.get("config")).put("hidden_size", 27), false, "manifest.json config",
+        "config field hidden_size: expected a multiple of num_attention_heads (2), found 27");
+    rejects(m -> m.put("format", "tf-lxmert-reference/2"), false, "field format: expected \"tf-lxmert-reference/1\"",
+        "found \"tf-lxmert-reference/2\"");
+    rejects(m -> m.set("cases", Fixtures.JSON.createArrayNode()), false, "field cases: expected at least one case");
+  }
+
+  @Test
+  void tensorFilesMustStayInsideTheDirectory() throws IOException {
+    rejects(m -> firstInput(m, "input_ids").put("file", "/dev/zero"), true, "expected a file inside",
+        "found \"/dev/zero\"");
+    rejects(m -> firstInput(m, "input_ids").put("file", "../../pom.xml"), true, "expected a file inside",
+        "found \"../../pom.xml\"");
+    rejects(m -> firstInput(m, "input_ids").put("file", ""), true, "expected a file inside");
+    rejects(m -> firstInput(m, "input_ids").put("file", "cases"), true, "expected a regular .npy file",
+        "found a directory");
+  }
+
+  @Test
+  void shapesAndFilesThatDisagree() throws IOException {
+    rejects(m -> firstInput(m, "input_ids").put("shape", "ten"), true, "tensor input_ids shape: expected an array of"
+        + " integers", "found \"ten\"");
+    rejects(m -> ((ArrayNode) firstInput(m, "input_ids").get("shape")).set(1, 11), true, "manifest says shape [1, 11]",
+        "file has [1, 10]");
+    // A file of another input, with its shape declared to match: the inputs then disagree with each other.
+    rejects(m -> {
+      ObjectNode ids = firstInput(m, "attention_mask");
+      ids.put("file", "cases/b3_padded/inputs/attention_mask.npy");
+      ((ArrayNode) ids.get("shape")).removeAll().add(3).add(14);
+    }, true, "case b1_equal: attention_mask: expected shape [1, 10]", "found [3, 14]");
+  }
+}

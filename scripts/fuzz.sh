@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fuzzes the file parsers: safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5.
+#
+#   scripts/fuzz.sh [EXECUTIONS] [SEED] [TARGET...]   seeded mutation fuzzer (io.github.tflxmert.reliability.Fuzz),
+#                                                     default 100000 executions per target, all five targets
+#   scripts/fuzz.sh -jazzer [TARGET...]               Jazzer (libFuzzer, coverage-guided): 100000 executions per
+#                                                     target (JazzerFuzzTest's @FuzzTest limit), one JVM per target
+#
+# Only IllegalArgumentException (and IOException where documented) may escape a parser; anything else is printed
+# with its stack trace, the input is saved (parity-tests/target/fuzz-findings/, or for Jazzer in parity-tests/ or
+# .cifuzz-corpus/), and the script exits non-zero.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+if [[ "${1:-}" == "-jazzer" ]]; then
+  shift
+  targets=("$@")
+  [[ ${#targets[@]} -eq 0 ]] && targets=(safetensors npy config manifest h5)
+  # Jazzer's working corpus lives in parity-tests/.cifuzz-corpus/<class>/<method>; start it from the real files.
+  corpus=parity-tests/.cifuzz-corpus/io.github.tflxmert.reliability.JazzerFuzzTest
+  mkdir -p "$corpus"/{safetensors,npy,config,manifest,h5}
+  cp parity-tests/fixtures/tiny/model/model.safetensors "$corpus/safetensors/tf.safetensors"
+  cp parity-tests/fixtures/tiny/model-pt/model.safetensors "$corpus/safetensors/pt.safetensors"
+  cp parity-tests/fixtures/tiny/cases/b1_equal/inputs/*.npy "$corpus/npy/"
+  cp parity-tests/fixtures/tiny/model/config.json "$corpus/config/tiny.json"
+  cp parity-tests/fixtures/wide/model/config.json "$corpus/config/wide.json"
+  cp parity-tests/fixtures/tiny/manifest.json "$corpus/manifest/"
+  cp parity-tests/fixtures/hostile/dtypes.h5 "$corpus/h5/"
+  status=0
+  mkdir -p parity-tests/target
+  for t in "${targets[@]}"; do
+    echo "== jazzer: $t"
+    start=$(date +%s)
+    log="parity-tests/target/jazzer-$t.log"
+    # Coverage from our classes and the parsers underneath them (Jackson, jhdf), not only the test's package.
+    JAZZER_FUZZ=1 mvn -q -B -pl parity-tests -am test -Dtest="JazzerFuzzTest#$t" \
+      -Dsurefire.failIfNoSpecifiedTests=false -DtrimStackTrace=false \
+      -Djazzer.instrumentation_includes='io.github.tflxmert.**:com.fasterxml.jackson.**:io.jhdf.**' \
+      >"$log" 2>&1 || status=1
+    grep -E '^INFO: +[0-9]+ files found in .*cifuzz|INITED|DONE|^Done [0-9]+ runs|== Java Exception|Tests run|FAIL' "$log" || true
+    echo "   $(( $(date +%s) - start )) s wall including the Maven build; full log: $log"
+  done
+  exit $status
+fi
+
+n="${1:-100000}"
+seed="${2:-1}"
+shift $(( $# > 2 ? 2 : $# )) || true
+mvn -q -B -pl parity-tests -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/test.classpath -Dmdep.includeScope=test
+cp="parity-tests/target/test-classes:tf-lxmert/target/classes:savedmodel-loader/target/classes:$(cat parity-tests/target/test.classpath)"
+cp="$(echo "$cp" | sed "s#parity-tests/#$root/parity-tests/#; s#:tf-lxmert/#:$root/tf-lxmert/#; s#:savedmodel-loader/#:$root/savedmodel-loader/#")"
+cd parity-tests
+# A fixed, small heap: "bounded memory" means a hostile input cannot make the parser allocate past it.
+exec java -Xmx512m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  -Dorg.slf4j.simpleLogger.log.io.jhdf=error -cp "$cp" \
+  io.github.tflxmert.reliability.Fuzz "$n" "$seed" "$@"
