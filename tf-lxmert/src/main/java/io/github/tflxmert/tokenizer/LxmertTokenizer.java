@@ -234,7 +234,7 @@ public final class LxmertTokenizer {
       }
       String t = tok;
       if (lowerCase) {
-        t = t.toLowerCase(java.util.Locale.ROOT);
+        t = lower(t);
         if (!Boolean.FALSE.equals(stripAccents)) {
           t = stripAccents(t);
         }
@@ -244,6 +244,22 @@ public final class LxmertTokenizer {
       splitPunctuation(t, out);
     }
     return out;
+  }
+
+  /**
+   * Python's {@code str.lower()}: per code point, without Java's context-sensitive final sigma, with the one
+   * unconditional multi-character mapping (U+0130 → "i̇").
+   */
+  static String lower(String s) {
+    StringBuilder sb = new StringBuilder(s.length());
+    s.codePoints().forEach(cp -> {
+      if (cp == 0x130) {
+        sb.append("i\u0307");
+      } else {
+        sb.appendCodePoint(Character.toLowerCase(cp));
+      }
+    });
+    return sb.toString();
   }
 
   private static String stripAccents(String s) {
