@@ -17,6 +17,9 @@ File format (hex code points, one record a line, '#' comments):
   ccc <start> <end> <n>      canonical combining class n (non-zero) for start..end inclusive
   norm <start> <end>         code points that NFC or NFD may change or combine with a preceding character:
                              NFD(c) != c, NFC(c) != c, ccc != 0, or c is the second half of a canonical pair
+  comb <start> <end>         code points that canonical normalisation may merge with the character before them:
+                             ccc != 0, second half of a canonical pair, Hangul V/T jamo, or whose NFD starts with one
+                             (a word can be normalised piece by piece, cut before every code point not listed)
   space <cp>                 str.isspace() is true
 """
 import os
@@ -87,6 +90,16 @@ def main():
                     or unicodedata.normalize("NFD", c) != c or unicodedata.normalize("NFC", c) != c)
     for start, end in ranges(norm):
         lines.append(f"norm {start:x} {end:x}")
+
+    def backward(cp):
+        return ccc[cp] != 0 or cp in second_of_pair or hangul_vt(cp)
+    comb = [False] * n
+    for cp, c in enumerate(chars):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        comb[cp] = backward(cp) or backward(ord(unicodedata.normalize("NFD", c)[0]))
+    for start, end in ranges(comb):
+        lines.append(f"comb {start:x} {end:x}")
     for cp, c in enumerate(chars):
         if c.isspace():
             lines.append(f"space {cp:x}")
