@@ -4,8 +4,9 @@
 make of it, for several vocabularies and settings.
 
 Usage: export_tokenizer_reference.py [--out DIR] [--seed N] [--count N]
-  DIR defaults to parity-tests/fixtures/tokenizer; the vocabularies are read from DIR (committed there, see
-  SOURCE.md), so regenerating needs nothing beyond the pinned reference environment.
+  DIR defaults to parity-tests/fixtures/tokenizer. The BERT vocabulary is read from the committed copy there
+  (--vocab to override; its sha256 is checked, see SOURCE.md) and copied to DIR, so regenerating needs nothing
+  beyond the pinned reference environment.
 
 Files written to DIR (gzip'd JSON lines, one object a line; read by TokenizerParityTest):
   corpus.jsonl.gz        {"i": n, "text": str} or {"i": n, "text": str, "pair": str}, the corpus
@@ -26,6 +27,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import sys
 import unicodedata
 
@@ -367,14 +369,18 @@ def main():
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--count", type=int, default=5200)
+    ap.add_argument("--vocab", default=os.path.join(DEFAULT_OUT, REAL_VOCAB),
+                    help="the BERT uncased vocab.txt (default: the committed copy, see SOURCE.md)")
     args = ap.parse_args()
     out = args.out
     os.makedirs(out, exist_ok=True)
+    if not os.path.isfile(args.vocab):
+        sys.exit(f"{args.vocab}: missing; it is committed in parity-tests/fixtures/tokenizer (see SOURCE.md)")
+    if sha256(args.vocab) != REAL_VOCAB_SHA256:
+        sys.exit(f"{args.vocab}: sha256 {sha256(args.vocab)}, expected {REAL_VOCAB_SHA256} (see SOURCE.md)")
     real = os.path.join(out, REAL_VOCAB)
-    if not os.path.isfile(real):
-        sys.exit(f"{real}: missing; it is committed in parity-tests/fixtures/tokenizer (see SOURCE.md)")
-    if sha256(real) != REAL_VOCAB_SHA256:
-        sys.exit(f"{real}: sha256 {sha256(real)}, expected {REAL_VOCAB_SHA256} (see SOURCE.md)")
+    if os.path.abspath(real) != os.path.abspath(args.vocab):
+        shutil.copyfile(args.vocab, real)  # so that the output directory is self-contained
     with open(os.path.join(out, TINY_VOCAB), "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(TINY_TOKENS) + "\n")
 
