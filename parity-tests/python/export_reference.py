@@ -86,7 +86,8 @@ def make_vocab(size):
     for ch in "abcdefghijklmnopqrstuvwxyz0123456789.,?!'-":
         if len(vocab) >= size:
             break
-        vocab.append(ch)
+        if ch not in vocab:  # each token once: ids must be unique
+            vocab.append(ch)
     for ch in "abcdefghijklmnopqrstuvwxyz":
         if len(vocab) >= size:
             break

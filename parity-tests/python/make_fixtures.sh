@@ -18,3 +18,4 @@ if [ -z "${1:-}" ]; then
   cp "$root/tiny/cases/b1_long/inputs/visual_pos.npy" "$res/sample-boxes.npy"
 fi
 "$py" "$here/write_integration_inputs.py" "$root/integration"
+"$py" "$here/export_tokenizer_reference.py" --out "$root/tokenizer"

@@ -10,7 +10,9 @@ import io.github.tflxmert.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.features.FeatureReader;
 import io.github.tflxmert.features.VisualFeatures;
+import io.github.tflxmert.tokenizer.Encoding;
 import io.github.tflxmert.tokenizer.LxmertTokenizer;
+import io.github.tflxmert.tokenizer.TokenizerOptions;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -87,13 +89,13 @@ final class AttentionCommand implements Callable<Integer> {
     if (f == null) {
       throw new IllegalArgumentException("--features: required with --model");
     }
-    LxmertTokenizer tok = LxmertTokenizer.fromVocab(dir.resolve("vocab.txt"));
+    LxmertTokenizer tok = LxmertTokenizer.fromVocab(dir.resolve("vocab.txt"), TokenizerOptions.defaults());
     VisualFeatures vf = FeatureReader.read(f, b, imageSize, null);
     try (LxmertForPreTraining m = LxmertForPreTraining.fromPretrained(dir, LoadOptions.defaults())) {
       LxmertConfig c = m.config();
-      LxmertTokenizer.Encoding enc = tok.encode(text);
-      LxmertInputs in = LxmertInputs.builder().inputIds(IntArray.of(new int[][] {enc.ids()}))
-          .tokenTypeIds(IntArray.of(new int[][] {enc.typeIds()}))
+      Encoding enc = tok.encode(text);
+      LxmertInputs in = LxmertInputs.builder().inputIds(IntArray.of(new int[][] {enc.inputIds()}))
+          .tokenTypeIds(IntArray.of(new int[][] {enc.tokenTypeIds()}))
           .visualFeats(vf.batchedFeatures()).visualPos(vf.batchedBoxes()).build();
       LxmertOutputs o = m.predict(in, OutputSelection.of(OutputNames.attentions(c)));
       List<String> tokens = enc.tokens();

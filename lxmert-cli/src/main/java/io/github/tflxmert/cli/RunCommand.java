@@ -15,7 +15,9 @@ import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.features.FeatureReader;
 import io.github.tflxmert.features.VisualFeatures;
 import io.github.tflxmert.savedmodel.SavedModelPredictor;
+import io.github.tflxmert.tokenizer.Encoding;
 import io.github.tflxmert.tokenizer.LxmertTokenizer;
+import io.github.tflxmert.tokenizer.TokenizerOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -106,19 +108,20 @@ final class RunCommand implements Callable<Integer> {
     if (!Files.isRegularFile(vocabFile)) {
       throw new IllegalArgumentException(vocabFile + ": vocab.txt not found; pass --vocab FILE");
     }
-    LxmertTokenizer tok = LxmertTokenizer.fromVocab(vocabFile);
+    LxmertTokenizer tok = vocab == null && modelDir != null ? LxmertTokenizer.fromDirectory(modelDir)
+        : LxmertTokenizer.fromVocab(vocabFile, TokenizerOptions.defaults());
     VisualFeatures vf = FeatureReader.read(featuresFile, boxesFile, imageSize, imageId);
     List<String> labels = answers == null ? null : Labels.read(answers);
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
         : LxmertForPreTraining.fromPretrained(modelDir, LoadOptions.defaults())) {
-      LxmertTokenizer.Encoding enc = tok.encode(text);
-      IntArray ids = IntArray.of(new int[][] {enc.ids()});
+      Encoding enc = tok.encode(text);
+      IntArray ids = IntArray.of(new int[][] {enc.inputIds()});
       LxmertInputs in = LxmertInputs.builder().inputIds(ids).attentionMask(IntArray.of(new int[][] {enc.attentionMask()}))
-          .tokenTypeIds(IntArray.of(new int[][] {enc.typeIds()}))
+          .tokenTypeIds(IntArray.of(new int[][] {enc.tokenTypeIds()}))
           .visualFeats(vf.batchedFeatures()).visualPos(vf.batchedBoxes()).build();
       List<String> wanted = new ArrayList<>(List.of(OutputNames.CROSS_RELATIONSHIP_SCORE));
-      List<Integer> masks = IntStream.range(0, enc.ids().length)
-          .filter(i -> enc.tokens().get(i).equals(tok.maskToken())).boxed().toList();
+      List<Integer> masks = IntStream.range(0, enc.inputIds().length)
+          .filter(i -> enc.inputIds()[i] == tok.maskTokenId()).boxed().toList();
       if (!masks.isEmpty()) {
         wanted.add(OutputNames.PREDICTION_LOGITS);
       }
@@ -132,7 +135,7 @@ final class RunCommand implements Callable<Integer> {
     return 0;
   }
 
-  private void report(LxmertTokenizer.Encoding enc, LxmertTokenizer tok, List<Integer> masks, LxmertOutputs out,
+  private void report(Encoding enc, LxmertTokenizer tok, List<Integer> masks, LxmertOutputs out,
                       boolean qa, List<String> labels, boolean embedded, VisualFeatures vf) throws IOException {
     PrintWriter w = spec.commandLine().getOut();
     float[] match = softmax(out.crossRelationshipScore().row(0));

@@ -2,7 +2,9 @@ package io.github.tflxmert.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.tokenizer.Encoding;
 import io.github.tflxmert.tokenizer.LxmertTokenizer;
+import io.github.tflxmert.tokenizer.TokenizerOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -35,21 +37,29 @@ final class TokenizeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     Path v = vocab != null ? vocab : Common.defaultModelDir().resolve("vocab.txt");
-    LxmertTokenizer tok = LxmertTokenizer.fromVocab(v, !cased, null, true);
-    LxmertTokenizer.Encoding e = tok.encode(text, pair);
+    // (a model directory's tokenizer_config.json is honoured by `run`; here the flags decide)
+    LxmertTokenizer tok = LxmertTokenizer.fromVocab(v, TokenizerOptions.defaults().withDoLowerCase(!cased));
+    Encoding e = tok.encode(text, pair);
     PrintWriter w = spec.commandLine().getOut();
     if (json) {
       ObjectMapper om = new ObjectMapper();
       ObjectNode n = om.createObjectNode();
       n.set("tokens", om.valueToTree(e.tokens()));
-      n.set("input_ids", om.valueToTree(e.ids()));
-      n.set("token_type_ids", om.valueToTree(e.typeIds()));
+      n.set("input_ids", om.valueToTree(e.inputIds()));
+      n.set("token_type_ids", om.valueToTree(e.tokenTypeIds()));
       n.set("attention_mask", om.valueToTree(e.attentionMask()));
+      n.set("offsets", om.valueToTree(e.codePointOffsets(text, pair)));
       w.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(n));
     } else {
       w.println("tokens:         " + String.join(" ", e.tokens()));
-      w.println("input_ids:      " + Arrays.toString(e.ids()));
-      w.println("token_type_ids: " + Arrays.toString(e.typeIds()));
+      w.println("input_ids:      " + Arrays.toString(e.inputIds()));
+      w.println("token_type_ids: " + Arrays.toString(e.tokenTypeIds()));
+      int[] off = e.codePointOffsets(text, pair);
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < off.length; i += 2) {
+        sb.append(i == 0 ? "" : " ").append('(').append(off[i]).append(',').append(off[i + 1]).append(')');
+      }
+      w.println("offsets:        " + sb + "  (code points into the text or the pair; [CLS]/[SEP] are (0,0))");
     }
     return 0;
   }
