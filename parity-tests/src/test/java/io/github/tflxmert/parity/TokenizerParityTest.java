@@ -37,7 +37,7 @@ import org.junit.jupiter.api.TestFactory;
  * character by character; the agreement on the rest is printed.
  */
 class TokenizerParityTest {
-  private static final Path DIR = Path.of("fixtures/tokenizer");
+  private static final Path DIR = References.root().resolve("tokenizer");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int SHOWN = 5;
 
