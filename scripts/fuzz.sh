@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzes the file parsers: safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5.
+# Fuzzes the file parsers (safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5)
+# and the tokenizer (arbitrary UTF-8 text).
 #
 #   scripts/fuzz.sh [EXECUTIONS] [SEED] [TARGET...]   seeded mutation fuzzer (io.github.tflxmert.reliability.Fuzz),
-#                                                     default 100000 executions per target, all five targets
+#                                                     default 100000 executions per target, all six targets
 #   scripts/fuzz.sh -jazzer [TARGET...]               Jazzer (libFuzzer, coverage-guided): 100000 executions per
 #                                                     target (JazzerFuzzTest's @FuzzTest limit), one JVM per target
 #

@@ -28,6 +28,8 @@ class FuzzSmokeTest {
     assertTrue(r.findings().isEmpty(), "findings:\n" + String.join("\n", r.findings()));
     // The seeds themselves are valid files, and mutants must exercise both outcomes.
     assertTrue(r.accepted() >= FuzzTargets.named(name).seeds().size(), r.summary());
-    assertTrue(r.rejected() > EXECUTIONS / 4, r.summary());
+    if (!name.equals(FuzzTargets.TOKENIZER.name())) { // every string is valid tokenizer input: nothing to reject
+      assertTrue(r.rejected() > EXECUTIONS / 4, r.summary());
+    }
   }
 }

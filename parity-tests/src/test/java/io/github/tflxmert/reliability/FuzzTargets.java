@@ -238,7 +238,55 @@ final class FuzzTargets {
     }
   };
 
-  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5);
+  /**
+   * The tokenizer on arbitrary UTF-8 (malformed bytes become U+FFFD, as a Java string would hold them): encode a
+   * text, encode it as a pair split in the middle, decode the ids back. It has no rejection path: any throwable
+   * is a finding.
+   */
+  static final Target TOKENIZER = new Target() {
+    private volatile io.github.tflxmert.tokenizer.LxmertTokenizer tok;
+
+    public String name() {
+      return "tokenizer";
+    }
+
+    public List<byte[]> seeds() {
+      List<byte[]> s = new ArrayList<>();
+      for (String t : List.of("UNwant\u00e9d,running [MASK] [mask]", "I was born in 92000, and this is fals\u00e9.",
+          "\u4f60\u597d\u4e16\u754c \ud83d\udc68\u200d\ud83d\udc69\u200d\ud83d\udc67 caf\u00e9 \u0130stanbul \u03a3\u039f\u03a3",
+          "a".repeat(120) + " x\u0301\u0327 \t\n\r\u00a0\u2028[CLS][SEP]", "\u0000\ufffd\u200b\u00ad\ud800")) {
+        s.add(t.getBytes(StandardCharsets.UTF_8));
+      }
+      return s;
+    }
+
+    public int focus(byte[] seed) {
+      return seed.length;
+    }
+
+    public List<String> dictionary() {
+      return List.of("[MASK]", "[CLS]", "[SEP]", "[PAD]", "[UNK]", "##", " ", "\u0301", "\u4e00", "\ud83d\ude00",
+          "\u200d", "\u00ad", "\u0130", "\u1734", "\ufffd", "\t", "\u3000", "'", "...");
+    }
+
+    public void run(byte[] input) throws IOException {
+      if (tok == null) {
+        tok = io.github.tflxmert.tokenizer.LxmertTokenizer.fromVocab(
+            Path.of("fixtures", "tokenizer", "bert-base-uncased-vocab.txt"),
+            io.github.tflxmert.tokenizer.TokenizerOptions.defaults());
+      }
+      String text = new String(input, StandardCharsets.UTF_8);
+      var e = tok.encode(text);
+      if (e.inputIds().length != e.tokens().size() || e.inputIds()[0] != tok.clsTokenId()) {
+        throw new IllegalStateException("inconsistent encoding of " + text);
+      }
+      int mid = text.offsetByCodePoints(0, text.codePointCount(0, text.length()) / 2);
+      tok.encode(text.substring(0, mid), text.substring(mid));
+      tok.decode(e.inputIds());
+    }
+  };
+
+  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5, TOKENIZER);
 
   static Target named(String name) {
     return ALL.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() ->
