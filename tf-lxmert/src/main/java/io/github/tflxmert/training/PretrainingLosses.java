@@ -82,7 +82,9 @@ public final class PretrainingLosses {
     Ops tf = model.scope().scope("losses");
     Ops lb = model.scope().scope("labels");
     Set<String> on = options.terms();
-    if (on.contains("masked_lm")) {
+    // Like HF, a term whose task flag is off in the config is skipped (task_mask_lm, task_matched,
+    // task_obj_predict with visual_*_loss, task_qa).
+    if (on.contains("masked_lm") && c.taskMaskLm()) {
       Placeholder<TInt32> y = intLabel(lb, "masked_lm_labels", Shape.of(-1, -1));
       Operand<TFloat32> logits = tf.reshape(require(out, OutputNames.PREDICTION_LOGITS),
           tf.constant(new int[] {-1, c.vocabSize()}));
@@ -99,7 +101,7 @@ public final class PretrainingLosses {
             tf.math.maximum(sum(tf, keep), tf.constant(1f))));
       }
     }
-    if (on.contains("matched")) {
+    if (on.contains("matched") && c.taskMatched()) {
       Placeholder<TInt32> y = intLabel(lb, "matched_label", Shape.of(-1));
       terms.put("matched", sparseCe(tf, tf.reshape(y, tf.constant(new int[] {-1})),
           tf.reshape(require(out, OutputNames.CROSS_RELATIONSHIP_SCORE), tf.constant(new int[] {-1, 2})), 2));
@@ -111,12 +113,8 @@ public final class PretrainingLosses {
         {"feat", c.visualFeatLoss(), c.visualFeatDim()}};
     for (Object[] v : visual) {
       String key = (String) v[0];
-      if (!on.contains("visual_" + key)) {
+      if (!on.contains("visual_" + key) || !(Boolean) v[1] || !c.taskObjPredict()) {
         continue;
-      }
-      if (!(Boolean) v[1] || !c.taskObjPredict()) {
-        throw new IllegalArgumentException("loss term visual_" + key + " needs task_obj_predict and visual_"
-            + key + "_loss in the config");
       }
       int num = (Integer) v[2];
       Operand<TFloat32> scores = tf.reshape(require(out, "obj_predict_head." + key),
@@ -138,17 +136,15 @@ public final class PretrainingLosses {
           tf.constant(0));
       terms.put("visual_" + key, tf.math.mul(weighted, tf.constant(normalizer)));
     }
-    if (on.contains("qa")) {
-      if (!c.taskQa()) {
-        throw new IllegalArgumentException("loss term qa needs task_qa in the config");
-      }
+    if (on.contains("qa") && c.taskQa()) {
       Placeholder<TInt32> y = intLabel(lb, "ans", Shape.of(-1));
       terms.put("qa", sparseCe(tf, tf.reshape(y, tf.constant(new int[] {-1})),
           tf.reshape(require(out, OutputNames.QUESTION_ANSWERING_SCORE),
               tf.constant(new int[] {-1, c.numQaLabels()})), c.numQaLabels()));
     }
     if (terms.isEmpty()) {
-      throw new IllegalArgumentException("no loss term enabled");
+      throw new IllegalArgumentException("no loss term enabled: asked for " + on + ", and the config's task "
+          + "flags leave none of them");
     }
     Operand<TFloat32> t = tf.constant(0f);
     for (Operand<TFloat32> term : terms.values()) {

@@ -22,7 +22,7 @@ import java.util.Map;
  * model.safetensors, vocab.txt) plus answers.json, reloads it with {@code LxmertForPreTraining.fromPretrained}
  * and measures accuracy on held-out scenes (another generator seed), written to training.json.
  *
- * <p>Usage: {@code TrainDemoModel OUT_DIR [steps=3000] [batch=32] [seed=1] [heldOut=2000] [lr=2e-3]}
+ * <p>Usage: {@code TrainDemoModel OUT_DIR [steps=12000] [batch=32] [seed=1] [heldOut=2000] [lr=5e-4]}
  */
 public final class TrainDemoModel {
   private TrainDemoModel() {}
@@ -50,11 +50,11 @@ public final class TrainDemoModel {
 
   public static void main(String[] args) throws Exception {
     Path out = Path.of(args.length > 0 ? args[0] : "demo-model");
-    int steps = args.length > 1 ? Integer.parseInt(args[1]) : 3000;
+    int steps = args.length > 1 ? Integer.parseInt(args[1]) : 12000;
     int batch = args.length > 2 ? Integer.parseInt(args[2]) : 32;
     long seed = args.length > 3 ? Long.parseLong(args[3]) : 1;
     int heldOut = args.length > 4 ? Integer.parseInt(args[4]) : 2000;
-    float lr = args.length > 5 ? Float.parseFloat(args[5]) : 2e-3f;
+    float lr = args.length > 5 ? Float.parseFloat(args[5]) : 5e-4f;
     LxmertConfig cfg = config();
     Path tmp = Files.createTempDirectory("demo-init");
     Path init = tmp.resolve("init.safetensors");
