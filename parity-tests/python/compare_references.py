@@ -56,7 +56,37 @@ def compare(a_dir, b_dir, atol):
         for k in wa:
             if k in wb and not np.array_equal(wa[k], wb[k]):
                 problems.append(f"{rel}: weight {k} differs")
+    compare_training(a_dir, b_dir, atol, problems)
     return problems, worst
+
+
+def compare_training(a_dir, b_dir, atol, problems):
+    """training/ (export_training_reference.py): labels, loss terms, and the one-step weights where present."""
+    ta, tb = os.path.join(a_dir, "training"), os.path.join(b_dir, "training")
+    if os.path.isdir(ta) != os.path.isdir(tb):
+        problems.append(f"training/: present in only one of the two directories")
+        return
+    if not os.path.isdir(ta):
+        return
+    ma, mb = (json.load(open(os.path.join(d, "manifest.json"))) for d in (ta, tb))
+    if set(ma["labels"]) != set(mb["labels"]):
+        problems.append("training/labels: names differ")
+    for k, e in ma["labels"].items():
+        if k in mb["labels"] and not np.array_equal(np.load(os.path.join(ta, e["file"])),
+                                                    np.load(os.path.join(tb, mb["labels"][k]["file"]))):
+            problems.append(f"training/labels/{k} differs")
+    for k, v in ma["loss_terms"].items():
+        if abs(v - mb["loss_terms"].get(k, float("inf"))) > atol:
+            problems.append(f"training/loss_terms/{k}: {v} vs {mb['loss_terms'].get(k)}")
+    if ("step" in ma) != ("step" in mb):
+        problems.append("training/step: present in only one of the two directories")
+    elif "step" in ma:
+        wa, wb = (load_file(os.path.join(d, "updated.safetensors")) for d in (ta, tb))
+        if set(wa) != set(wb):
+            problems.append("training/updated.safetensors: tensor names differ")
+        for k in wa:
+            if k in wb and float(np.max(np.abs(wa[k].astype(np.float64) - wb[k]))) > atol:
+                problems.append(f"training/updated.safetensors: {k} differs by more than {atol:g}")
 
 
 def main():

@@ -8,6 +8,9 @@ py="${PYTHON:-$here/.venv/bin/python}"
 mkdir -p "$root"
 "$py" "$here/export_reference.py" --preset tiny --seed 0 --saved-model zip --out "$root/tiny"
 "$py" "$here/export_reference.py" --preset wide --seed 1 --saved-model zip --out "$root/wide"
+# Labels, loss terms and (tiny only) one Adam step, for LossParityTest and TrainingStepParityTest.
+"$py" "$here/export_training_reference.py" --ref "$root/tiny" --step
+"$py" "$here/export_training_reference.py" --ref "$root/wide"
 # The lxmert command's embedded default model is the tiny fixture model (random weights) with the 36 regions
 # of its long case as sample features. Only when writing the committed fixtures.
 if [ -z "${1:-}" ]; then

@@ -20,9 +20,13 @@ final class Attention {
   private final int heads;
   private final int headSize;
   private final int hidden;
+  private final ModelScope ms;
+  private final float probsDropout;
 
   Attention(ModelScope ms, String path, LxmertConfig c) {
     hidden = c.hiddenSize();
+    this.ms = ms;
+    probsDropout = c.attentionProbsDropoutProb();
     heads = c.numAttentionHeads();
     headSize = c.headSize();
     query = Layers.Dense.create(ms, path + "/query", hidden, hidden);
@@ -44,6 +48,7 @@ final class Attention {
     }
     // HF's stable_softmax adds 1e-9 before the softmax (an XLA workaround; part of the exact op sequence).
     Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, tf.constant(1e-9f)));
+    probs = ms.dropout(tf, probs, probsDropout);                                   // training only
     Operand<TFloat32> ctx = tf.train.batchMatMul(probs, v, TFloat32.class);       // [B,h,Q,d]
     ctx = tf.linalg.transpose(ctx, tf.constant(new int[] {0, 2, 1, 3}));           // [B,Q,h,d]
     ctx = tf.reshape(ctx, tf.stack(List.of(batch, tf.constant(-1), tf.constant(hidden)))); // [B,Q,H]

@@ -15,16 +15,20 @@ final class FeedForward {
   private final Layers.Dense out;
   private final Layers.LayerNorm layerNorm;
   private final String act;
+  private final ModelScope ms;
+  private final float dropout;
 
   FeedForward(ModelScope ms, String interPath, String outPath, LxmertConfig c) {
     inter = Layers.Dense.create(ms, interPath + "/dense", c.hiddenSize(), c.intermediateSize());
     out = Layers.Dense.create(ms, outPath + "/dense", c.intermediateSize(), c.hiddenSize());
     layerNorm = Layers.LayerNorm.create(ms, outPath + "/LayerNorm", c.hiddenSize(), c.layerNormEps());
     act = c.hiddenAct();
+    this.ms = ms;
+    dropout = c.hiddenDropoutProb();
   }
 
   Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
     Operand<TFloat32> i = Layers.activation(tf, act, inter.apply(tf, x));   // [B,L,I]
-    return layerNorm.apply(tf, tf.math.add(out.apply(tf, i), x));
+    return layerNorm.apply(tf, tf.math.add(ms.dropout(tf, out.apply(tf, i), dropout), x));
   }
 }

@@ -55,6 +55,41 @@ public final class LxmertGraph {
    */
   public LxmertGraph(ModelScope ms, LxmertConfig c, Kind kind, String inputPrefix,
                      Class<? extends TIntegral> idType) {
+    this(ms, c, kind, inputPrefix, idType, null);
+  }
+
+  /**
+   * Keras Dropout for a training graph: {@code x × (u >= rate) / (1 - rate)}, u uniform in [0,1), a fresh
+   * seed2 per dropout site. Rates come from the config (hidden_dropout_prob after embeddings, the visual
+   * encoder, every attention-output and FFN-output dense; attention_probs_dropout_prob on attention
+   * probabilities). The heads have no dropout, as in HF.
+   */
+  public static final class Dropout {
+    private final long seed;
+    private long next = 1;
+
+    public Dropout(long seed) {
+      this.seed = seed;
+    }
+
+    Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, float rate) {
+      if (rate <= 0f) {
+        return x;
+      }
+      Operand<TFloat32> u = tf.random.randomUniform(tf.shape(x), TFloat32.class,
+          org.tensorflow.op.random.RandomUniform.seed(seed), org.tensorflow.op.random.RandomUniform.seed2(next++));
+      Operand<TFloat32> keep = tf.dtypes.cast(tf.math.greaterEqual(u, tf.constant(rate)), TFloat32.class);
+      return tf.math.mul(tf.math.mul(x, tf.constant(1f / (1f - rate))), keep);
+    }
+  }
+
+  /**
+   * As above; {@code dropout} non-null builds a training graph with dropout active. With null the graph is
+   * the inference graph, op for op.
+   */
+  public LxmertGraph(ModelScope ms, LxmertConfig c, Kind kind, String inputPrefix,
+                     Class<? extends TIntegral> idType, Dropout dropout) {
+    ms.setDropout(dropout);
     this.config = c;
     this.ms = ms;
     Ops in = ms.root();
@@ -147,6 +182,7 @@ public final class LxmertGraph {
         put(OutputNames.QUESTION_ANSWERING_SCORE, qa.apply(ms.scope("answer_head"), pooled));
       }
     }
+    ms.setDropout(null);
   }
 
   @SuppressWarnings("unchecked")

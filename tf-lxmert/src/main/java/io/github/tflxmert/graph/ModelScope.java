@@ -35,6 +35,7 @@ public final class ModelScope {
   private final Map<String, Weight> weights = new LinkedHashMap<>();
   private final Ops loader;
   private final List<Operand<TFloat32>> unused = new ArrayList<>();
+  private LxmertGraph.Dropout dropout;
 
   public ModelScope(Graph graph) {
     this.graph = graph;
@@ -88,6 +89,20 @@ public final class ModelScope {
     Assign<TFloat32> assign = loader.withName("assign_" + i).assign(v, in);
     weights.put(name, new Weight(name, shape.clone(), v, read, in, assign));
     return read;
+  }
+
+  /** Dropout of the graph being built: null for inference (no ops at all), set by {@link LxmertGraph}. */
+  LxmertGraph.Dropout dropout() {
+    return dropout;
+  }
+
+  void setDropout(LxmertGraph.Dropout d) {
+    dropout = d;
+  }
+
+  /** {@code x} with dropout at {@code rate} when building a training graph; {@code x} itself otherwise. */
+  Operand<TFloat32> dropout(Ops tf, Operand<TFloat32> x, float rate) {
+    return dropout == null ? x : dropout.apply(tf, x, rate);
   }
 
   /** Every weight of the graph, by HF name, in creation order. */
