@@ -11,3 +11,6 @@ mvn -q -B -ntp compile -pl tf-lxmert
 mvn -q -B -ntp dependency:build-classpath -pl tf-lxmert -Dmdep.outputFile=target/demo-classpath.txt >/dev/null
 java -cp "tf-lxmert/target/classes:$(cat tf-lxmert/target/demo-classpath.txt)" \
   io.github.tflxmert.training.demo.TrainDemoModel "$out" "$@"
+# Sample scenes for `lxmert run` (feature files + their description).
+java -cp "tf-lxmert/target/classes:$(cat tf-lxmert/target/demo-classpath.txt)" \
+  io.github.tflxmert.training.demo.WriteDemoScenes "$out" 3 2024

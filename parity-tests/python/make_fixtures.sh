@@ -11,14 +11,5 @@ mkdir -p "$root"
 # Labels, loss terms and (tiny only) one Adam step, for LossParityTest and TrainingStepParityTest.
 "$py" "$here/export_training_reference.py" --ref "$root/tiny" --step
 "$py" "$here/export_training_reference.py" --ref "$root/wide"
-# The lxmert command's embedded default model is the tiny fixture model (random weights) with the 36 regions
-# of its long case as sample features. Only when writing the committed fixtures.
-if [ -z "${1:-}" ]; then
-  res="$here/../../lxmert-cli/src/main/resources/io/github/tflxmert/cli/default-model"
-  mkdir -p "$res"
-  cp "$root/tiny/model/config.json" "$root/tiny/model/model.safetensors" "$root/tiny/model/vocab.txt" "$res/"
-  cp "$root/tiny/cases/b1_long/inputs/visual_feats.npy" "$res/sample-features.npy"
-  cp "$root/tiny/cases/b1_long/inputs/visual_pos.npy" "$res/sample-boxes.npy"
-fi
 "$py" "$here/write_integration_inputs.py" "$root/integration"
 "$py" "$here/export_tokenizer_reference.py" --out "$root/tokenizer"

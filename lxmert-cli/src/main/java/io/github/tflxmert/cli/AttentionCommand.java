@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
         + "picture is a grid of every layer (rows) and head (columns); with --layer/--head a single view. Writes "
         + "PNG, or HTML with the PNG embedded.", "",
         "Examples:",
-        "  ./lxmert attention --text \"a cat on a chair\" --out att.png",
+        "  ./lxmert attention --text \"what color is the cube?\" --out att.png",
         "  ./lxmert attention --model DIR --text \"...\" --features img.npz --kind cross --layer 0 --head 3 "
             + "--out cross.html"})
 final class AttentionCommand implements Callable<Integer> {
@@ -82,8 +82,8 @@ final class AttentionCommand implements Callable<Integer> {
     if (dir == null) {
       dir = Common.defaultModelDir();
       if (f == null) {
-        f = dir.resolve("sample-features.npy");
-        b = dir.resolve("sample-boxes.npy");
+        f = dir.resolve("scene-0-features.npy");
+        b = dir.resolve("scene-0-boxes.npy");
       }
     }
     if (f == null) {

@@ -12,15 +12,21 @@ import picocli.CommandLine.Option;
 final class Common {
   private Common() {}
 
-  /** Files of the embedded default model (the tiny fixture model, random weights) and its sample features. */
-  static final List<String> DEFAULT_FILES = List.of("config.json", "model.safetensors", "vocab.txt",
-      "sample-features.npy", "sample-boxes.npy");
+  /**
+   * Files of the embedded default model: the demo model trained by this project's Java trainer on the synthetic
+   * VQA task (scripts/train-demo-model.sh; held-out accuracy in training.json), its answer labels, and three
+   * sample scenes (feature files + scenes.txt describing them).
+   */
+  static final List<String> DEFAULT_FILES = List.of("config.json", "model.safetensors", "vocab.txt", "answers.json",
+      "training.json", "scenes.txt", "scene-0-features.npy", "scene-0-boxes.npy", "scene-1-features.npy",
+      "scene-1-boxes.npy", "scene-2-features.npy", "scene-2-boxes.npy");
+  static final int SAMPLE_SCENES = 3;
 
   /** Unpacks the embedded default model into a temporary directory (deleted on exit). */
   static Path defaultModelDir() throws IOException {
     Path dir = Files.createTempDirectory("lxmert-default-model");
     for (String f : DEFAULT_FILES) {
-      try (InputStream in = Common.class.getResourceAsStream("default-model/" + f)) {
+      try (InputStream in = Common.class.getResourceAsStream("demo-model/" + f)) {
         if (in == null) {
           throw new IllegalStateException("the embedded default model is missing " + f + " (broken build)");
         }

@@ -40,10 +40,13 @@ import picocli.CommandLine.Spec;
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = {"Run LXMERT on a text and region features: top-k words for each [MASK], the image-text match "
         + "probability (cross_relationship_score, index 1 = match) and the top-k answers.", "",
-        "With no --model/--saved-model it runs the embedded default model (the tiny test-size model with random "
-            + "weights, so the words and answers are not meaningful) on its bundled sample features.", "",
+        "With no --model/--saved-model it runs the embedded demo model (a small LXMERT trained by this project on "
+            + "synthetic scenes of coloured cubes, spheres and cylinders) on one of its three sample scenes "
+            + "(--scene; described in the output), answering questions like \"what color is the cube?\", "
+            + "\"how many blue objects are there?\", \"is there a small red cube?\".", "",
         "Examples:",
-        "  ./lxmert run --text \"a [MASK] sitting on a chair\"",
+        "  ./lxmert run --text \"what shape is the blue object?\"",
+        "  ./lxmert run --scene 2 --text \"how many spheres are there?\"",
         "  ./lxmert run --model lxmert-base-uncased --text \"what is the man holding?\" --features img.npz \\",
         "      --answers vqa_answers.json --top-k 5 --json",
         "  ./lxmert run --model DIR --text \"...\" --features feats.npy --boxes boxes.npy --image-size 640 480"})
@@ -82,6 +85,8 @@ final class RunCommand implements Callable<Integer> {
   Path answers;
   @Option(names = "--top-k", defaultValue = "5", description = "How many words/answers to print (default 5).")
   int topK;
+  @Option(names = "--scene", defaultValue = "0", description = "Sample scene of the embedded demo model (0-2).")
+  int scene;
   @Option(names = "--json", description = "Print everything as JSON.")
   boolean json;
 
@@ -92,11 +97,16 @@ final class RunCommand implements Callable<Integer> {
     Path featuresFile = features;
     Path boxesFile = boxes;
     boolean embedded = choice.model == null && choice.savedModel == null;
+    String sceneText = null;
     if (embedded) {
       modelDir = Common.defaultModelDir();
       if (featuresFile == null) {
-        featuresFile = modelDir.resolve("sample-features.npy");
-        boxesFile = modelDir.resolve("sample-boxes.npy");
+        if (scene < 0 || scene >= Common.SAMPLE_SCENES) {
+          throw new IllegalArgumentException("--scene: expected 0.." + (Common.SAMPLE_SCENES - 1) + ", found " + scene);
+        }
+        featuresFile = modelDir.resolve("scene-" + scene + "-features.npy");
+        boxesFile = modelDir.resolve("scene-" + scene + "-boxes.npy");
+        sceneText = Files.readAllLines(modelDir.resolve("scenes.txt")).get(scene);
       }
     }
     if (featuresFile == null) {
@@ -111,7 +121,8 @@ final class RunCommand implements Callable<Integer> {
     LxmertTokenizer tok = vocab == null && modelDir != null ? LxmertTokenizer.fromDirectory(modelDir)
         : LxmertTokenizer.fromVocab(vocabFile, TokenizerOptions.defaults());
     VisualFeatures vf = FeatureReader.read(featuresFile, boxesFile, imageSize, imageId);
-    List<String> labels = answers == null ? null : Labels.read(answers);
+    Path answerFile = answers != null ? answers : embedded ? modelDir.resolve("answers.json") : null;
+    List<String> labels = answerFile == null ? null : Labels.read(answerFile);
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
         : LxmertForPreTraining.fromPretrained(modelDir, LoadOptions.defaults())) {
       Encoding enc = tok.encode(text);
@@ -130,26 +141,31 @@ final class RunCommand implements Callable<Integer> {
         wanted.add(OutputNames.QUESTION_ANSWERING_SCORE);
       }
       LxmertOutputs out = model.predict(in, OutputSelection.of(wanted));
-      report(enc, tok, masks, out, qa, labels, embedded, vf);
+      report(enc, tok, masks, out, qa, labels, embedded, vf, sceneText);
     }
     return 0;
   }
 
   private void report(Encoding enc, LxmertTokenizer tok, List<Integer> masks, LxmertOutputs out,
-                      boolean qa, List<String> labels, boolean embedded, VisualFeatures vf) throws IOException {
+                      boolean qa, List<String> labels, boolean embedded, VisualFeatures vf, String sceneText)
+      throws IOException {
     PrintWriter w = spec.commandLine().getOut();
     float[] match = softmax(out.crossRelationshipScore().row(0));
     ObjectMapper om = new ObjectMapper();
     ObjectNode root = om.createObjectNode();
-    root.put("model", embedded ? "embedded default (tiny, random weights)" : String.valueOf(
+    root.put("model", embedded ? "embedded demo model (synthetic scenes)" : String.valueOf(
         choice.model != null ? choice.model : choice.savedModel));
     root.set("tokens", om.valueToTree(enc.tokens()));
     root.put("regions", vf.regions());
+    if (sceneText != null) {
+      root.put("scene", sceneText);
+    }
     root.put("match_probability", match[1]);
     ArrayNode maskNode = root.putArray("masked_words");
     if (!json) {
-      if (embedded) {
-        w.println("(embedded default model: test-size LXMERT with random weights; pass --model for a real one)");
+      if (sceneText != null) {
+        w.println("(embedded demo model, trained on synthetic scenes; pass --model for a real checkpoint)");
+        w.println(sceneText);
       }
       w.println("tokens: " + String.join(" ", enc.tokens()));
       w.printf(Locale.ROOT, "image-text match probability: %.4f  (softmax of cross_relationship_score; index 1 = "

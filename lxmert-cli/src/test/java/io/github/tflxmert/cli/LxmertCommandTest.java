@@ -43,18 +43,26 @@ class LxmertCommandTest {
   }
 
   @Test
-  void runOnTheEmbeddedDefaultModel() throws Exception {
-    Run r = lxmert("run", "--text", "a [MASK] sitting on a chair");
+  void runOnTheEmbeddedDemoModel() throws Exception {
+    // The README's main-job command: the demo model answers about its sample scene 0
+    // (a large black cylinder, a small black cube, a large blue cylinder, a small red cube).
+    Run r = lxmert("run", "--text", "what shape is the blue object?");
     assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("scene 0: a large black cylinder"), r.out());
     assertTrue(r.out().contains("image-text match probability"), r.out());
-    assertTrue(r.out().contains("[MASK] at position"), r.out());
-    Run j = lxmert("run", "--text", "is there a red [MASK]?", "--json", "--top-k", "3");
+    Run j = lxmert("run", "--text", "how many black objects are there?", "--json", "--top-k", "3");
     assertEquals(0, j.exit(), j.err());
     JsonNode n = new ObjectMapper().readTree(j.out());
+    assertEquals("2", n.get("answers").get(0).get("answer").asText(), j.out());
+    assertTrue(n.get("answers").get(0).get("probability").asDouble() > 0.5, j.out());
+    assertEquals(3, n.get("answers").size());
     double p = n.get("match_probability").asDouble();
     assertTrue(p > 0 && p < 1);
-    assertEquals(3, n.get("masked_words").get(0).get("top").size());
-    assertEquals(3, n.get("answers").size());
+    Run m = lxmert("run", "--scene", "2", "--text", "is there a large [MASK] sphere?", "--json", "--top-k", "2");
+    assertEquals(0, m.exit(), m.err());
+    JsonNode mn = new ObjectMapper().readTree(m.out());
+    assertEquals(2, mn.get("masked_words").get(0).get("top").size());
+    assertTrue(mn.get("scene").asText().startsWith("scene 2:"));
   }
 
   @Test
@@ -138,11 +146,11 @@ class LxmertCommandTest {
     assertEquals(new ObjectMapper().readTree(fromGraph.out()).get("match_probability"),
         new ObjectMapper().readTree(fromSm.out()).get("match_probability"), "export gives the graph's numbers");
     Path png = tmp.resolve("att.png");
-    Run att = lxmert("attention", "--text", "a cat on a chair", "--out", png.toString());
+    Run att = lxmert("attention", "--text", "what color is the cube?", "--out", png.toString());
     assertEquals(0, att.exit(), att.err());
     java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
-    // tiny: 2 heads per row; language 2 layers + vision 1 + cross 1 = 4 rows of panels
-    assertTrue(img.getWidth() > 300 && img.getHeight() > 4 * 100, img.getWidth() + "x" + img.getHeight());
+    // demo model: 4 heads per row; language 2 layers + vision 1 + cross 2 = 5 rows of panels
+    assertTrue(img.getWidth() > 4 * 150 && img.getHeight() > 5 * 100, img.getWidth() + "x" + img.getHeight());
     java.util.Set<Integer> colours = new java.util.HashSet<>();
     for (int y = 0; y < img.getHeight(); y += 3) {
       for (int x = 0; x < img.getWidth(); x += 3) {
@@ -150,7 +158,7 @@ class LxmertCommandTest {
       }
     }
     assertTrue(colours.size() > 20, "picture is not blank: " + colours.size() + " colours");
-    Run one = lxmert("attention", "--text", "a cat", "--kind", "cross", "--layer", "0", "--head", "1", "--out",
+    Run one = lxmert("attention", "--text", "a cube", "--kind", "cross", "--layer", "0", "--head", "1", "--out",
         tmp.resolve("one.html").toString());
     assertEquals(0, one.exit(), one.err());
     assertTrue(Files.readString(tmp.resolve("one.html")).contains("data:image/png;base64,"));

@@ -210,6 +210,44 @@ public final class SyntheticVqa {
         .build();
   }
 
+  /** A new random scene of 2–5 objects. */
+  public List<Obj> randomScene() {
+    return scene();
+  }
+
+  /**
+   * One scene's region features [n, FEATURES] (colour, shape and size one-hot plus the same noise as
+   * {@link #inputs}) and boxes [n, 4], in scene order, for feature files.
+   */
+  public FloatArray[] sceneArrays(List<Obj> scene) {
+    int n = scene.size();
+    float[] feats = new float[n * FEATURES];
+    float[] boxes = new float[n * 4];
+    for (int r = 0; r < n; r++) {
+      Obj o = scene.get(r);
+      int base = r * FEATURES;
+      feats[base + o.color()] = 1f;
+      feats[base + COLORS.length + o.shape()] = 1f;
+      feats[base + COLORS.length + SHAPES.length + o.size()] = 1f;
+      for (int f = 0; f < FEATURES; f++) {
+        feats[base + f] += (float) (0.05 * rnd.nextGaussian());
+      }
+      System.arraycopy(o.box(), 0, boxes, r * 4, 4);
+    }
+    return new FloatArray[] {new FloatArray(new long[] {n, FEATURES}, feats), new FloatArray(new long[] {n, 4}, boxes)};
+  }
+
+  /** The scene in words, e.g. "a large red cube at (0.31, 0.62)". */
+  public static String describe(List<Obj> scene) {
+    StringBuilder sb = new StringBuilder();
+    for (Obj o : scene) {
+      sb.append(sb.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "a %s %s %s at (%.2f, %.2f)",
+          SIZES[o.size()], COLORS[o.color()], SHAPES[o.shape()], (o.box()[0] + o.box()[2]) / 2,
+          (o.box()[1] + o.box()[3]) / 2));
+    }
+    return sb.toString();
+  }
+
   public static IntArray answers(List<Example> batch) {
     return new IntArray(new long[] {batch.size()}, batch.stream().mapToInt(Example::answer).toArray());
   }
