@@ -91,7 +91,7 @@ final class AttentionCommand implements Callable<Integer> {
     }
     LxmertTokenizer tok = LxmertTokenizer.fromVocab(dir.resolve("vocab.txt"), TokenizerOptions.defaults());
     VisualFeatures vf = FeatureReader.read(f, b, imageSize, null);
-    try (LxmertForPreTraining m = LxmertForPreTraining.fromPretrained(dir, LoadOptions.defaults())) {
+    try (LxmertForPreTraining m = LxmertForPreTraining.fromPretrained(dir, Common.withProgressBar(LoadOptions.defaults()))) {
       LxmertConfig c = m.config();
       Encoding enc = tok.encode(text);
       LxmertInputs in = LxmertInputs.builder().inputIds(IntArray.of(new int[][] {enc.inputIds()}))

@@ -46,6 +46,25 @@ final class Common {
     }
   }
 
+  /**
+   * A progress bar on stderr while a checkpoint loads, only when attached to a terminal (System.console() is
+   * null when output is piped or redirected, so scripts and CI stay quiet).
+   */
+  static io.github.tflxmert.LoadOptions withProgressBar(io.github.tflxmert.LoadOptions o) {
+    if (System.console() == null) {
+      return o;
+    }
+    return o.withProgress((done, total) -> {
+      int width = 30;
+      int filled = total == 0 ? width : (int) (width * done / total);
+      System.err.printf("\rloading weights [%s%s] %3d%% (%d / %d MB)", "#".repeat(filled), " ".repeat(width - filled),
+          total == 0 ? 100 : 100 * done / total, done >> 20, total >> 20);
+      if (done >= total) {
+        System.err.println();
+      }
+    });
+  }
+
   static class Verbosity {
     @Option(names = "--verbose", description = "Show TensorFlow's native log and stack traces.")
     boolean verbose;

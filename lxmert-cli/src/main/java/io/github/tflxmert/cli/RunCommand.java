@@ -83,6 +83,11 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--answers", paramLabel = "FILE", description = "Answer labels: JSON list, JSON object "
       + "{label: index}, or one label per line.")
   Path answers;
+  @Option(names = "--objects", paramLabel = "FILE", description = "Object labels (num_object_labels of them): "
+      + "prints the object head's top label per region (graph path only; HF never returns this head).")
+  Path objects;
+  @Option(names = "--attributes", paramLabel = "FILE", description = "Attribute labels, likewise.")
+  Path attributes;
   @Option(names = "--top-k", defaultValue = "5", description = "How many words/answers to print (default 5).")
   int topK;
   @Option(names = "--scene", defaultValue = "0", description = "Sample scene of the embedded demo model (0-2).")
@@ -124,7 +129,7 @@ final class RunCommand implements Callable<Integer> {
     Path answerFile = answers != null ? answers : embedded ? modelDir.resolve("answers.json") : null;
     List<String> labels = answerFile == null ? null : Labels.read(answerFile);
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
-        : LxmertForPreTraining.fromPretrained(modelDir, LoadOptions.defaults())) {
+        : LxmertForPreTraining.fromPretrained(modelDir, Common.withProgressBar(LoadOptions.defaults()))) {
       Encoding enc = tok.encode(text);
       IntArray ids = IntArray.of(new int[][] {enc.inputIds()});
       LxmertInputs in = LxmertInputs.builder().inputIds(ids).attentionMask(IntArray.of(new int[][] {enc.attentionMask()}))
@@ -140,7 +145,18 @@ final class RunCommand implements Callable<Integer> {
       if (qa) {
         wanted.add(OutputNames.QUESTION_ANSWERING_SCORE);
       }
+      if ((objects != null || attributes != null) && !model.availableOutputs().contains(OutputNames.OBJ)) {
+        throw new IllegalArgumentException("--objects/--attributes: this model has no obj_predict_head outputs "
+            + "(SavedModels never export them; use --model)");
+      }
+      if (objects != null) {
+        wanted.add(OutputNames.OBJ);
+      }
+      if (attributes != null && model.availableOutputs().contains(OutputNames.ATTR)) {
+        wanted.add(OutputNames.ATTR);
+      }
       LxmertOutputs out = model.predict(in, OutputSelection.of(wanted));
+      regionLabels(out, vf);
       report(enc, tok, masks, out, qa, labels, embedded, vf, sceneText);
     }
     return 0;
@@ -205,6 +221,30 @@ final class RunCommand implements Callable<Integer> {
     }
     if (json) {
       w.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+  }
+
+  /** Top object / attribute label per region from the obj_predict_head, when label files were given. */
+  private void regionLabels(LxmertOutputs out, VisualFeatures vf) throws IOException {
+    if (objects == null && attributes == null) {
+      return;
+    }
+    List<String> objLabels = objects == null ? null : Labels.read(objects);
+    List<String> attrLabels = attributes == null ? null : Labels.read(attributes);
+    PrintWriter w = spec.commandLine().getOut();
+    for (int r = 0; r < vf.regions(); r++) {
+      StringBuilder sb = new StringBuilder("region " + r + ":");
+      if (objLabels != null) {
+        int i = out.get(OutputNames.OBJ).argmax(0, r);
+        sb.append(" object ").append(i < objLabels.size() ? objLabels.get(i) : "#" + i);
+      }
+      if (attrLabels != null && out.has(OutputNames.ATTR)) {
+        int i = out.get(OutputNames.ATTR).argmax(0, r);
+        sb.append(", attribute ").append(i < attrLabels.size() ? attrLabels.get(i) : "#" + i);
+      }
+      if (!json) {
+        w.println(sb);
+      }
     }
   }
 

@@ -77,6 +77,12 @@ class LxmertCommandTest {
     Run npy = lxmert("run", "--model", model.toString(), "--text", "the cat", "--features", f.toString(),
         "--boxes", b.toString(), "--json");
     assertEquals(0, npy.exit(), npy.err());
+    Path objs = tmp.resolve("objects.txt");
+    Files.write(objs, java.util.stream.IntStream.range(0, 16).mapToObj(i -> "object" + i).toList());
+    Run withObjects = lxmert("run", "--model", model.toString(), "--text", "the cat", "--features", f.toString(),
+        "--boxes", b.toString(), "--objects", objs.toString());
+    assertEquals(0, withObjects.exit(), withObjects.err());
+    assertTrue(withObjects.out().contains("region 9: object object"), withObjects.out());
     // The same image as an LXMERT .tsv row with pixel boxes for a 640x480 image.
     int n = (int) feats.dim(1);
     float[] px = boxes.data().clone();
