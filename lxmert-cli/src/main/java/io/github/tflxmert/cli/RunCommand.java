@@ -270,9 +270,4 @@ final class RunCommand implements Callable<Integer> {
     return IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble(i -> -p[i]))
         .limit(Math.max(1, k)).mapToInt(Integer::intValue).toArray();
   }
-
-  @SuppressWarnings("unused")
-  private static String shape(FloatArray a) {
-    return Arrays.toString(a.shape());
-  }
 }
