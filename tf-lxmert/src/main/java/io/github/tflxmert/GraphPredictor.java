@@ -137,12 +137,12 @@ public abstract class GraphPredictor implements LxmertPredictor {
       List<Tensor> feeds = new ArrayList<>();
       try {
         Session.Runner r = session.runner();
-        r.feed(model.inputIds(), track(feeds, ints(inputs.inputIds())));
-        r.feed(model.attentionMask(), track(feeds, ints(inputs.attentionMask())));
-        r.feed(model.tokenTypeIds(), track(feeds, ints(inputs.tokenTypeIds())));
-        r.feed(model.visualAttentionMask(), track(feeds, ints(inputs.visualAttentionMaskOrOnes())));
-        r.feed(model.visualFeats(), track(feeds, floats(inputs.visualFeats())));
-        r.feed(model.visualPos(), track(feeds, floats(inputs.visualPos())));
+        r.feed(model.inputIds(), track(feeds, Tensors.ints(inputs.inputIds())));
+        r.feed(model.attentionMask(), track(feeds, Tensors.ints(inputs.attentionMask())));
+        r.feed(model.tokenTypeIds(), track(feeds, Tensors.ints(inputs.tokenTypeIds())));
+        r.feed(model.visualAttentionMask(), track(feeds, Tensors.ints(inputs.visualAttentionMaskOrOnes())));
+        r.feed(model.visualFeats(), track(feeds, Tensors.floats(inputs.visualFeats())));
+        r.feed(model.visualPos(), track(feeds, Tensors.floats(inputs.visualPos())));
         // Several names can be one tensor (language_output is the last language hidden state): fetch it once.
         Map<Operand<TFloat32>, Integer> fetchIndex = new LinkedHashMap<>();
         for (String n : names) {
@@ -156,7 +156,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
           Map<Integer, FloatArray> copied = new LinkedHashMap<>();
           for (String n : names) {
             int i = fetchIndex.get(model.outputs().get(n));
-            out.put(n, copied.computeIfAbsent(i, k -> copy((TFloat32) res.get(k))));
+            out.put(n, copied.computeIfAbsent(i, k -> Tensors.copy((TFloat32) res.get(k))));
           }
         }
         return new LxmertOutputs(out);
@@ -175,20 +175,6 @@ public abstract class GraphPredictor implements LxmertPredictor {
     return t;
   }
 
-  static TInt32 ints(IntArray a) {
-    return TInt32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asInts().write(a.data()));
-  }
-
-  static TFloat32 floats(FloatArray a) {
-    return TFloat32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asFloats().write(a.data()));
-  }
-
-  static FloatArray copy(TFloat32 t) {
-    long[] shape = t.shape().asArray();
-    float[] data = new float[Math.toIntExact(t.shape().size())];
-    t.asRawTensor().data().asFloats().read(data);
-    return new FloatArray(shape, data);
-  }
 
   /** Output operands by name (for export and training code in this library). */
   Map<String, Operand<TFloat32>> outputOperands() {

@@ -1,5 +1,7 @@
 package io.github.tflxmert.training;
 
+import io.github.tflxmert.Tensors;
+
 import io.github.tflxmert.FloatArray;
 import io.github.tflxmert.IntArray;
 import io.github.tflxmert.LxmertConfig;
@@ -328,10 +330,7 @@ public final class LxmertTrainer implements AutoCloseable {
     all.forEach(w -> r.fetch(w.value()));
     try (Result res = r.run()) {
       for (int i = 0; i < all.size(); i++) {
-        TFloat32 t = (TFloat32) res.get(i);
-        float[] data = new float[Math.toIntExact(t.shape().size())];
-        t.asRawTensor().data().asFloats().read(data);
-        out.put(all.get(i).name(), new FloatArray(t.shape().asArray(), data));
+        out.put(all.get(i).name(), Tensors.copy((TFloat32) res.get(i)));
       }
     }
     return out;
@@ -398,12 +397,12 @@ public final class LxmertTrainer implements AutoCloseable {
 
   private Session.Runner feed(Session.Runner r, LxmertInputs inputs, PretrainingLabels labels, List<Tensor> feeds) {
     inputs.validate(config);
-    r.feed(model.inputIds(), track(feeds, ints(inputs.inputIds())));
-    r.feed(model.attentionMask(), track(feeds, ints(inputs.attentionMask())));
-    r.feed(model.tokenTypeIds(), track(feeds, ints(inputs.tokenTypeIds())));
-    r.feed(model.visualAttentionMask(), track(feeds, ints(inputs.visualAttentionMaskOrOnes())));
-    r.feed(model.visualFeats(), track(feeds, floats(inputs.visualFeats())));
-    r.feed(model.visualPos(), track(feeds, floats(inputs.visualPos())));
+    r.feed(model.inputIds(), track(feeds, Tensors.ints(inputs.inputIds())));
+    r.feed(model.attentionMask(), track(feeds, Tensors.ints(inputs.attentionMask())));
+    r.feed(model.tokenTypeIds(), track(feeds, Tensors.ints(inputs.tokenTypeIds())));
+    r.feed(model.visualAttentionMask(), track(feeds, Tensors.ints(inputs.visualAttentionMaskOrOnes())));
+    r.feed(model.visualFeats(), track(feeds, Tensors.floats(inputs.visualFeats())));
+    r.feed(model.visualPos(), track(feeds, Tensors.floats(inputs.visualPos())));
     for (Map.Entry<String, Placeholder<?>> e : losses.labels().entrySet()) {
       Object v = labels.get(e.getKey());
       if (v == null) {
@@ -415,7 +414,7 @@ public final class LxmertTrainer implements AutoCloseable {
         throw new IllegalArgumentException("label " + e.getKey() + ": expected " + (wantsInt ? "int" : "float")
             + " values, found " + v.getClass().getSimpleName());
       }
-      r.feed(e.getValue(), track(feeds, v instanceof IntArray ia ? ints(ia) : floats((FloatArray) v)));
+      r.feed(e.getValue(), track(feeds, v instanceof IntArray ia ? Tensors.ints(ia) : Tensors.floats((FloatArray) v)));
     }
     return r;
   }
@@ -425,13 +424,6 @@ public final class LxmertTrainer implements AutoCloseable {
     return t;
   }
 
-  private static TInt32 ints(IntArray a) {
-    return TInt32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asInts().write(a.data()));
-  }
-
-  private static TFloat32 floats(FloatArray a) {
-    return TFloat32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asFloats().write(a.data()));
-  }
 
   public LxmertConfig config() {
     return config;

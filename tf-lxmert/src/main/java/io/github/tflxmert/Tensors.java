@@ -1,0 +1,30 @@
+package io.github.tflxmert;
+
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+/**
+ * Copies between the library's Java arrays and TensorFlow tensors. The caller closes the tensors it gets.
+ * Stateless; thread-safe.
+ */
+public final class Tensors {
+  private Tensors() {}
+
+  /** A new int32 tensor holding a copy of {@code a}; the caller closes it. */
+  public static TInt32 ints(IntArray a) {
+    return TInt32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asInts().write(a.data()));
+  }
+
+  /** A new float32 tensor holding a copy of {@code a}; the caller closes it. */
+  public static TFloat32 floats(FloatArray a) {
+    return TFloat32.tensorOf(Shape.of(a.shape()), t -> t.asRawTensor().data().asFloats().write(a.data()));
+  }
+
+  /** The tensor's values copied into Java memory (the tensor stays owned by the caller). */
+  public static FloatArray copy(TFloat32 t) {
+    float[] data = new float[Math.toIntExact(t.shape().size())];
+    t.asRawTensor().data().asFloats().read(data);
+    return new FloatArray(t.shape().asArray(), data);
+  }
+}
