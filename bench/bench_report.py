@@ -52,22 +52,31 @@ def main():
     peak, desc = machine_peak_gflops()
     print(f"workload: S={s} tokens, N={n} regions, {fl / 1e9:.2f} GFLOP per example (pretraining heads, computed "
           f"from config.json); machine peak {peak:.0f} GFLOP/s ({desc})")
+    weights = max((r.get("weights_bytes", 0) for r in rows), default=0)
+    disk = meta.get("disk_read_s")
     if meta.get("checkpoint_bytes"):
-        print(f"checkpoint {meta['checkpoint_bytes'] / 1e6:.0f} MB; reading it from disk (page cache warm): "
-              f"{meta['read_s']:.2f} s")
+        print(f"checkpoint {meta['checkpoint_bytes'] / 1e6:.0f} MB (float32 weights the graph loads: "
+              f"{weights / 1e6:.0f} MB); reading the file from disk (O_DIRECT, no page cache): "
+              + (f"{disk:.2f} s" if disk else "n/a") + f"; from the page cache: {meta['read_s']:.2f} s")
+    print("init = TensorFlow runtime start (Python: import tensorflow, transformers); load = checkpoint or SavedModel "
+          "load; 1st = first call (Python tf.function: includes tracing); x disk = load / disk read; "
+          "x w = peak RSS / weights")
     base = {r["batch"]: r for r in rows if r["side"] == "python" and r["variant"] == "function"}
-    hdr = (f"{'side':7} {'variant':26} {'B':>2} {'load s':>7} {'1st call s':>10} {'p50 ms':>8} {'p90 ms':>8} "
-           f"{'min-max ms':>15} {'ex/s':>7} {'x tf.function':>13} {'GFLOP/s':>8} {'peak RSS MB':>11}")
+    hdr = (f"{'side':6} {'variant':25} {'B':>2} {'init s':>6} {'load s':>6} {'x disk':>6} {'1st s':>6} "
+           f"{'2nd s':>6} {'p50 ms':>7} {'p90 ms':>7} {'min-max ms':>15} {'ex/s':>6} {'x tf.fn':>7} "
+           f"{'GFLOP/s':>7} {'RSS MB':>6} {'x w':>4}")
     print(hdr)
     print("-" * len(hdr))
     for r in sorted(rows, key=lambda r: (r["batch"], r["side"] != "python", r["variant"])):
         b = base.get(r["batch"])
         ratio = r["throughput_eps"] / b["throughput_eps"] if b else float("nan")
         gflops = fl * r["throughput_eps"] / 1e9
-        print(f"{r['side']:7} {r['variant']:26} {r['batch']:>2} {r['load_to_first_result_s']:7.2f} "
-              f"{r['second_call_s']:10.3f} {r['p50_ms']:8.1f} {r['p90_ms']:8.1f} "
-              f"{r['min_ms']:7.1f}-{r['max_ms']:<7.1f} {r['throughput_eps']:7.2f} {ratio:13.2f} {gflops:8.1f} "
-              f"{r['peak_rss_mb']:11.0f}")
+        xdisk = r["load_s"] / disk if disk else float("nan")
+        xw = r["peak_rss_mb"] * 1e6 / weights if weights else float("nan")
+        print(f"{r['side']:6} {r['variant']:25} {r['batch']:>2} {r['runtime_init_s']:6.2f} {r['load_s']:6.2f} "
+              f"{xdisk:6.2f} {r['first_call_s']:6.2f} {r['second_call_s']:6.3f} {r['p50_ms']:7.1f} "
+              f"{r['p90_ms']:7.1f} {r['min_ms']:7.1f}-{r['max_ms']:<7.1f} {r['throughput_eps']:6.2f} "
+              f"{ratio:7.2f} {gflops:7.1f} {r['peak_rss_mb']:6.0f} {xw:4.2f}")
 
 
 if __name__ == "__main__":

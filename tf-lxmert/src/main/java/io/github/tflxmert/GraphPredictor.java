@@ -13,6 +13,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -42,15 +49,38 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private final Path checkpoint;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
+  /**
+   * Builds graphs while the opening thread reads the checkpoint. Shared, daemon threads that end after a minute
+   * idle: a new native thread per load would make the C allocator set up fresh per-thread arenas, which showed as
+   * resident-memory growth over repeated open/close cycles.
+   */
+  private static final ExecutorService BUILDERS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "lxmert-graph-builder");
+    t.setDaemon(true);
+    return t;
+  });
 
   GraphPredictor(LxmertConfig config, Path checkpoint, LoadOptions options, LxmertGraph.Kind kind) throws IOException {
     this.config = config;
     this.checkpoint = checkpoint;
     this.graph = new Graph();
     Session s = null;
+    // The graph is built on a second thread while this one opens the checkpoint (both take a few hundred ms on a
+    // cold JVM). The builder stops at its next scope or weight if the checkpoint turns out not to match the
+    // config (a config.json asking for 10^8 layers must not get to build them).
+    AtomicBoolean started = new AtomicBoolean();
+    CountDownLatch ended = new CountDownLatch(1);
+    Future<LxmertGraph> building = BUILDERS.submit(() -> {
+      started.set(true);
+      try {
+        return new LxmertGraph(graph, config, kind);
+      } finally {
+        ended.countDown();
+      }
+    });
     try (WeightSource src = WeightSources.open(checkpoint)) {
-      WeightLoader.checkLayerCounts(config, src); // before building a graph whose size the config decides
-      this.model = new LxmertGraph(graph, config, kind);
+      WeightLoader.checkLayerCounts(config, src); // the config's layer counts against the checkpoint's
+      this.model = awaitGraph(building);
       WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fail before creating a session
       ConfigProto.Builder cfg = ConfigProto.newBuilder();
       if (options.intraOpThreads() > 0) {
@@ -59,11 +89,15 @@ public abstract class GraphPredictor implements LxmertPredictor {
       if (options.interOpThreads() > 0) {
         cfg.setInterOpParallelismThreads(options.interOpThreads());
       }
+      org.tensorflow.proto.GraphOptions.Builder graphOptions = org.tensorflow.proto.GraphOptions.newBuilder();
       if (options.xla()) {
-        cfg.setGraphOptions(org.tensorflow.proto.GraphOptions.newBuilder().setOptimizerOptions(
-            org.tensorflow.proto.OptimizerOptions.newBuilder()
-                .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1)));
+        graphOptions.setOptimizerOptions(org.tensorflow.proto.OptimizerOptions.newBuilder()
+            .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1));
       }
+      if (!options.graphOptimizer()) {
+        graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true));
+      }
+      cfg.setGraphOptions(graphOptions);
       s = new Session(graph, cfg.build());
       this.plan = WeightLoader.load(model.scope(), src, s, options.progressFor(p.totalBytes()));
       this.session = s;
@@ -71,10 +105,42 @@ public abstract class GraphPredictor implements LxmertPredictor {
       if (s != null) {
         s.close();
       }
-      graph.close();
+      // The builder must have stopped before the graph is freed (it would otherwise add ops to freed memory).
+      building.cancel(true);
+      if (!started.get() || awaitQuietly(ended)) {
+        graph.close();
+      }
       throw e;
     }
     this.available = Collections.unmodifiableSet(new LinkedHashSet<>(model.outputs().keySet()));
+  }
+
+  private static LxmertGraph awaitGraph(Future<LxmertGraph> building) throws IOException {
+    try {
+      return building.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while building the graph", e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException re) {
+        throw re;
+      }
+      if (c instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException("building the graph failed: " + c, c);
+    }
+  }
+
+  /** Waits for the (interrupted) builder to end; false if it did not within a minute. */
+  private static boolean awaitQuietly(CountDownLatch ended) {
+    try {
+      return ended.await(1, TimeUnit.MINUTES);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   static Path checkpointFor(Path modelDir, LoadOptions options) {

@@ -16,8 +16,14 @@ import java.util.function.LongConsumer;
  *                       the environment variable {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} was set before the
  *                       JVM loaded TensorFlow; results then differ from the reference by rounding (re-check parity
  *                       with {@code lxmert parity --xla})
+ * @param graphOptimizer run TensorFlow's graph optimizer (Grappler) on the session's graphs. Off by default:
+ *                       on LXMERT it did not make inference faster on CPU (bench/bench.sh, README), while it
+ *                       costs about 50 ms on each weight-loading run and seconds on the first call, which it
+ *                       optimizes over the whole 6,700-op graph. Results differ from those with it on by rounding
+ *                       only (both pass parity)
  */
-public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla) {
+public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla,
+                          boolean graphOptimizer) {
 
   /** Load progress: bytes done out of total. */
   @FunctionalInterface
@@ -26,23 +32,27 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   }
 
   public static LoadOptions defaults() {
-    return new LoadOptions(null, 0, 0, null, false);
+    return new LoadOptions(null, 0, 0, null, false, false);
   }
 
   public LoadOptions withWeightFile(Path f) {
-    return new LoadOptions(f, intraOpThreads, interOpThreads, progress, xla);
+    return new LoadOptions(f, intraOpThreads, interOpThreads, progress, xla, graphOptimizer);
   }
 
   public LoadOptions withThreads(int intra, int inter) {
-    return new LoadOptions(weightFile, intra, inter, progress, xla);
+    return new LoadOptions(weightFile, intra, inter, progress, xla, graphOptimizer);
   }
 
   public LoadOptions withProgress(Progress p) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p, xla);
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p, xla, graphOptimizer);
   }
 
   public LoadOptions withXla(boolean on) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, on);
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, on, graphOptimizer);
+  }
+
+  public LoadOptions withGraphOptimizer(boolean on) {
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, on);
   }
 
   LongConsumer progressFor(long total) {

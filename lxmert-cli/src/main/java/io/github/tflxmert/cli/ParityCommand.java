@@ -58,6 +58,9 @@ final class ParityCommand implements Callable<Integer> {
   @Option(names = "--xla", description = "Graph path with XLA auto-clustering (on CPU only with the environment "
       + "variable TF_XLA_FLAGS=--tf_xla_cpu_global_jit).")
   boolean xla;
+  @Option(names = "--graph-optimizer", description = "Graph path with TensorFlow's graph optimizer (Grappler) on; "
+      + "off by default (see LoadOptions.graphOptimizer).")
+  boolean graphOptimizer;
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path jsonFile;
 
@@ -73,7 +76,7 @@ final class ParityCommand implements Callable<Integer> {
          LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
              : LxmertForPreTraining.fromPretrained(choice.model,
                  (checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))
-                     .withXla(xla))) {
+                     .withXla(xla).withGraphOptimizer(graphOptimizer))) {
       root.put("reference", reference.toString());
       root.put("atol", atol);
       for (ReferenceDirectory.Case c : ref.cases()) {

@@ -16,7 +16,8 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 
 /**
- * Name scopes and weights of one model graph. TensorFlow Java makes a scope name unique each time
+ * Name scopes and weights of one model graph (scopes are {@link PrefixScope}s: TF Java's own scan the whole graph
+ * on every sub-scope). A scope name is made unique each time
  * {@code withSubScope} is called with it, so every scope path is created once here and cached; weights are
  * {@code VariableV2} ops named exactly after the Hugging Face variable name without the model prefix and
  * {@code :0} (e.g. {@code lxmert/encoder/layer_._0/attention/self/query/kernel}), each with a placeholder and an
@@ -38,8 +39,13 @@ public final class ModelScope {
   private LxmertGraph.Dropout dropout;
 
   public ModelScope(Graph graph) {
+    this(graph, PrefixScope.rootOps(graph));
+  }
+
+  /** With the given root ops (tests compare against TensorFlow Java's own scopes). */
+  ModelScope(Graph graph, Ops root) {
     this.graph = graph;
-    this.root = Ops.create(graph);
+    this.root = root;
     this.loader = root.withSubScope("weight_loader");
   }
 
@@ -54,6 +60,7 @@ public final class ModelScope {
 
   /** Ops whose op names start with {@code path/}; each path is created once. */
   public Ops scope(String path) {
+    stopIfInterrupted();
     if (path.isEmpty()) {
       return root;
     }
@@ -89,6 +96,13 @@ public final class ModelScope {
     Assign<TFloat32> assign = loader.withName("assign_" + i).assign(v, in);
     weights.put(name, new Weight(name, shape.clone(), v, read, in, assign));
     return read;
+  }
+
+  /** Building stops (CancellationException) once the building thread is interrupted. */
+  private static void stopIfInterrupted() {
+    if (Thread.currentThread().isInterrupted()) {
+      throw new java.util.concurrent.CancellationException("graph building was cancelled");
+    }
   }
 
   /** Dropout of the graph being built: null for inference (no ops at all), set by {@link LxmertGraph}. */

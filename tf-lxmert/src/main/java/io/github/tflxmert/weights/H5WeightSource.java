@@ -31,8 +31,10 @@ import java.util.Map;
  * stripped; a name stored in several groups (the embeddings duplicated into {@code cls}) is taken from the
  * first group in {@code layer_names} order, i.e. {@code lxmert}.
  *
- * <p>Float32 contiguous datasets are copied straight from jhdf's buffer over the file; float16/float64 are
- * converted to float32. Any other dtype is rejected with the dataset named. Corrupt structure (a truncated file,
+ * <p>Little-endian float32 contiguous datasets are read from the file straight into the caller's buffer
+ * (positional reads at the offset jhdf reports, confirmed against jhdf's view of the data); the file is mapped
+ * only for jhdf to parse its structure, so its data pages are never part of this process's resident memory.
+ * Other float layouts are copied from jhdf's buffer; float16/float64 are converted to float32. Any other dtype is rejected with the dataset named. Corrupt structure (a truncated file,
  * a damaged header, a dangling link) is reported as an {@link IllegalArgumentException} naming the file, whatever
  * jhdf threw; the file format has no checksum over contiguous data (and none over metadata in the superblock
  * version Keras writes), so a flipped bit inside a dataset's data loads as a different number. Close to release
@@ -46,13 +48,16 @@ public final class H5WeightSource implements WeightSource {
 
   private final String file;
   private final HdfFile hdf;
+  /** The file, for positional reads of contiguous float32 data (null when reading bytes held in memory). */
+  private final FileChannel channel;
   private final Map<String, Stored> stored = new LinkedHashMap<>();
   private final Map<String, Entry> entries;
   private final List<String> layerNames;
 
-  private H5WeightSource(String file, HdfFile hdf) {
+  private H5WeightSource(String file, HdfFile hdf, FileChannel channel) {
     this.file = file;
     this.hdf = hdf;
+    this.channel = channel;
     Superblock sb = hdf.getHdfBackingStorage().getSuperblock();
     if (sb.getEndOfFileAddress() >= 0 && sb.getBaseAddressByte() >= 0) {
       long recorded = sb.getBaseAddressByte() + sb.getEndOfFileAddress();
@@ -116,13 +121,18 @@ public final class H5WeightSource implements WeightSource {
     }
     long size = Files.size(file);
     if (size > Integer.MAX_VALUE - 8) {
-      return open(file.toString(), () -> new HdfFile(file));
+      return open(file.toString(), () -> new HdfFile(file), null);
     }
-    ByteBuffer mapped;
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size); // stays valid after the channel is closed
+    FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+    try {
+      // jhdf reads the structure through the mapping (only the header pages are touched); tensor data is read
+      // with positional reads into the caller's buffer, so the file's pages never count as this process's memory.
+      ByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
+      return open(file.toString(), () -> HdfFile.fromByteBuffer(mapped), ch);
+    } catch (RuntimeException | IOException | Error e) {
+      ch.close();
+      throw e;
     }
-    return open(file.toString(), () -> HdfFile.fromByteBuffer(mapped));
   }
 
   /**
@@ -132,10 +142,11 @@ public final class H5WeightSource implements WeightSource {
    * @throws IllegalArgumentException naming {@code description} on bad content
    */
   public static H5WeightSource fromBytes(byte[] bytes, String description) {
-    return open(description, () -> HdfFile.fromByteBuffer(ByteBuffer.wrap(bytes).asReadOnlyBuffer()));
+    return open(description, () -> HdfFile.fromByteBuffer(ByteBuffer.wrap(bytes).asReadOnlyBuffer()), null);
   }
 
-  private static H5WeightSource open(String description, java.util.function.Supplier<HdfFile> opener) {
+  private static H5WeightSource open(String description, java.util.function.Supplier<HdfFile> opener,
+                                     FileChannel channel) {
     HdfFile hdf;
     try {
       hdf = opener.get();
@@ -143,7 +154,7 @@ public final class H5WeightSource implements WeightSource {
       throw new IllegalArgumentException(description + ": not a readable HDF5 file (" + e + ")", e);
     }
     try {
-      return new H5WeightSource(description, hdf);
+      return new H5WeightSource(description, hdf, channel);
     } catch (RuntimeException | StackOverflowError e) {
       hdf.close();
       if (isOurs(e, description)) {
@@ -252,6 +263,9 @@ public final class H5WeightSource implements WeightSource {
     try {
       Dataset ds = hdf.getDatasetByPath(s.path());
       if (ds instanceof ContiguousDataset cd && !ds.isEmpty()) {
+        if (readDirect(cd, s, bytes, target)) {
+          return;
+        }
         ByteBuffer src = cd.getBuffer();
         if (src.remaining() != bytes) {
           throw bad("/" + s.path() + ": expected " + bytes + " bytes of data, found " + src.remaining());
@@ -299,8 +313,62 @@ public final class H5WeightSource implements WeightSource {
     }
   }
 
+  /**
+   * Reads a little-endian float32 contiguous dataset straight from the file into {@code target} (one copy, no
+   * mapping of the data). Returns false, having read nothing, where that does not apply or the dataset's file
+   * offset cannot be confirmed against jhdf's own view of it; the caller then copies from jhdf's buffer.
+   */
+  private boolean readDirect(ContiguousDataset cd, Stored s, long bytes, ByteBuffer target) throws IOException {
+    if (channel == null || !s.entry().dtype().equals("float32")
+        || ((FloatingPoint) cd.getDataType()).getByteOrder() != ByteOrder.LITTLE_ENDIAN) {
+      return false;
+    }
+    long offset = cd.getDataAddress() + hdf.getHdfBackingStorage().getSuperblock().getBaseAddressByte();
+    if (offset < 0 || bytes < 8 || offset + bytes > channel.size()) {
+      return false;
+    }
+    // Confirm the offset: the first and last 8 bytes must be what jhdf's buffer over the dataset holds.
+    ByteBuffer view = cd.getBuffer();
+    if (view.remaining() != bytes || !sameBytes(view, 0, offset) || !sameBytes(view, bytes - 8, offset + bytes - 8)) {
+      return false;
+    }
+    ByteBuffer dst = target.duplicate();
+    dst.limit(dst.position() + (int) bytes);
+    long pos = offset;
+    while (dst.hasRemaining()) {
+      int n = channel.read(dst, pos);
+      if (n < 0) {
+        throw bad("/" + s.path() + ": the file ended inside the dataset's data");
+      }
+      pos += n;
+    }
+    target.position(dst.position());
+    return true;
+  }
+
+  private boolean sameBytes(ByteBuffer view, long index, long fileOffset) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate(8);
+    while (b.hasRemaining()) {
+      if (channel.read(b, fileOffset + b.position()) < 0) {
+        return false;
+      }
+    }
+    for (int i = 0; i < 8; i++) {
+      if (b.get(i) != view.get(view.position() + (int) index + i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   @Override
-  public void close() {
-    hdf.close();
+  public void close() throws IOException {
+    try {
+      hdf.close();
+    } finally {
+      if (channel != null) {
+        channel.close();
+      }
+    }
   }
 }

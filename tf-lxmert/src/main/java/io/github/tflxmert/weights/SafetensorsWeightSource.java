@@ -28,9 +28,9 @@ import java.util.Map;
  * <p>Every header field is checked against the file before it drives an allocation: the header length against
  * the file size and a 100 MiB cap, each tensor's byte range against the data section and its dtype and shape,
  * ranges against each other (no overlap), and no two stored names may map to the same canonical name (e.g.
- * {@code x.gamma} next to {@code x.weight}). Tensors are memory-mapped one at a time when read. There is no
- * checksum in the format: a corrupted byte inside the data section loads as a different number. Close to release
- * the file. Not thread-safe.
+ * {@code x.gamma} next to {@code x.weight}). float32 tensors are read straight into the caller's buffer, other
+ * dtypes are memory-mapped one at a time. There is no checksum in the format: a corrupted byte inside the data
+ * section loads as a different number. Close to release the file. Not thread-safe.
  */
 public final class SafetensorsWeightSource implements WeightSource {
   /** Largest JSON header accepted. */
@@ -39,7 +39,7 @@ public final class SafetensorsWeightSource implements WeightSource {
 
   private record Stored(Entry entry, long begin, long end) {}
 
-  /** Where the bytes come from: a file channel (memory-mapped per tensor) or an in-memory array. */
+  /** Where the bytes come from: a file channel (float32 read in place, other dtypes mapped per tensor) or an in-memory array. */
   private interface Storage {
     long size() throws IOException;
 
@@ -299,6 +299,17 @@ public final class SafetensorsWeightSource implements WeightSource {
     if (target.remaining() < s.entry().elements() * 4) {
       throw bad("tensor " + name + ": expected room for " + s.entry().elements() + " floats in the target buffer, found "
           + target.remaining() / 4);
+    }
+    if (s.entry().dtype().equals("F32") && target.order() == ByteOrder.LITTLE_ENDIAN) {
+      // float32 is stored little-endian: read it straight into the target (no mapping, one copy).
+      ByteBuffer dst = target.slice().limit((int) len);
+      try {
+        storage.readFully(dst, dataStart + s.begin());
+      } catch (IOException e) {
+        throw bad("tensor " + name + ": " + e.getMessage());
+      }
+      target.position(target.position() + (int) len);
+      return;
     }
     ByteBuffer src = storage.slice(dataStart + s.begin(), len);
     Conversions.toFloat32(s.entry().dtype(), src, target, description() + " " + name);

@@ -13,6 +13,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,15 +25,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
 
 /**
  * Loads a checkpoint into a graph's weights: maps every graph weight to its checkpoint tensor through
  * {@link WeightNames}, checks presence and shape of all of them before assigning anything, then feeds the
- * values through the weights' {@code Assign} ops in runs of at most {@link #CHUNK_BYTES}. Tensors are streamed
- * one at a time through a reused direct buffer, so neither the Java heap nor native memory ever holds the
- * whole checkpoint twice.
+ * values through the weights' {@code Assign} ops in runs of at most {@link #CHUNK_BYTES}. Each tensor is read
+ * from the file straight into the memory of the tensor that is fed (one copy; PyTorch kernels go through one
+ * reused buffer to be transposed), so neither the Java heap nor native memory ever holds the whole checkpoint
+ * twice: at most the weights plus one chunk.
  *
  * <p>Missing weights: an error listing every missing name. Shape mismatch: an error naming the tensor and both
  * shapes. Unexpected checkpoint tensors: a warning listing them (tensors of heads the graph does not build,
@@ -38,7 +43,17 @@ import org.tensorflow.types.TFloat32;
 public final class WeightLoader {
   private static final Logger LOG = LoggerFactory.getLogger(WeightLoader.class);
   /** Largest total size of the tensors fed in one Session.run. */
-  public static final long CHUNK_BYTES = 256L << 20;
+  public static final long CHUNK_BYTES = 64L << 20;
+
+  /**
+   * Reads chunks ahead of the assigning thread. Shared, daemon threads that end after a minute idle (a new native
+   * thread per load makes the C allocator set up fresh per-thread arenas: resident-memory growth per load).
+   */
+  private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "lxmert-weight-reader");
+    t.setDaemon(true);
+    return t;
+  });
 
   private WeightLoader() {}
 
@@ -156,73 +171,149 @@ public final class WeightLoader {
       LOG.debug("{}: ignoring {} tensor(s) of heads this model does not build", src.description(),
           plan.ignoredHeads().size());
     }
-    long largest = 0;
-    for (ModelScope.Weight w : ms.weights().values()) {
-      largest = Math.max(largest, numel(w.shape()) * 4);
-    }
-    ByteBuffer staging = ByteBuffer.allocateDirect((int) largest).order(ByteOrder.LITTLE_ENDIAN);
-    ByteBuffer transposeBuf = null;
+    // Chunks of at most CHUNK_BYTES, in graph order.
+    List<List<ModelScope.Weight>> chunks = new ArrayList<>();
     List<ModelScope.Weight> chunk = new ArrayList<>();
     long chunkBytes = 0;
-    long done = 0;
     for (ModelScope.Weight w : ms.weights().values()) {
       long bytes = numel(w.shape()) * 4;
       if (!chunk.isEmpty() && chunkBytes + bytes > CHUNK_BYTES) {
-        runChunk(session, chunk, src, plan, staging, transposeBuf);
-        done += chunkBytes;
-        if (progress != null) {
-          progress.accept(done);
-        }
-        chunk.clear();
+        chunks.add(chunk);
+        chunk = new ArrayList<>();
         chunkBytes = 0;
-      }
-      if (plan.transposed().get(w.name()) && transposeBuf == null) {
-        transposeBuf = ByteBuffer.allocateDirect((int) largest).order(ByteOrder.LITTLE_ENDIAN);
       }
       chunk.add(w);
       chunkBytes += bytes;
     }
     if (!chunk.isEmpty()) {
-      runChunk(session, chunk, src, plan, staging, transposeBuf);
-      done += chunkBytes;
-      if (progress != null) {
-        progress.accept(done);
+      chunks.add(chunk);
+    }
+    if (chunks.isEmpty()) {
+      return plan;
+    }
+    long transposedBytes = largestTransposed(ms, plan);
+    ByteBuffer staging = transposedBytes == 0 ? null // for PyTorch kernels, which are transposed on the way in
+        : ByteBuffer.allocateDirect((int) transposedBytes).order(ByteOrder.LITTLE_ENDIAN);
+    // One reader thread reads chunk k+1 from the file while this thread assigns chunk k: at most two chunks of
+    // tensors exist at a time. The source is used by the reader thread only (one call at a time).
+    Future<Feed> next = null;
+    try {
+      long done = 0;
+      next = READERS.submit(readTask(chunks.get(0), src, plan, staging));
+      for (int i = 0; i < chunks.size(); i++) {
+        Feed feed = await(next);
+        next = i + 1 < chunks.size() ? READERS.submit(readTask(chunks.get(i + 1), src, plan, staging)) : null;
+        try (feed) {
+          Session.Runner runner = session.runner();
+          for (int k = 0; k < feed.weights.size(); k++) {
+            runner.feed(feed.weights.get(k).loadValue(), feed.tensors.get(k)).addTarget(feed.weights.get(k).load());
+          }
+          runner.run();
+          done += feed.bytes;
+        }
+        if (progress != null) {
+          progress.accept(done);
+        }
+      }
+    } finally {
+      if (next != null) {
+        // An error stopped the loop: free what the reader prepared (waiting for it to finish first).
+        try {
+          next.get().close();
+        } catch (ExecutionException | InterruptedException | RuntimeException ignored) {
+          // the reader's own failure; its tensors were closed where it failed
+        }
       }
     }
     return plan;
   }
 
-  private static void runChunk(Session session, List<ModelScope.Weight> chunk, WeightSource src, Plan plan,
-                               ByteBuffer staging, ByteBuffer transposeBuf) throws IOException {
-    List<TFloat32> tensors = new ArrayList<>();
-    try {
-      Session.Runner runner = session.runner();
-      for (ModelScope.Weight w : chunk) {
-        int bytes = (int) (numel(w.shape()) * 4);
-        staging.clear();
-        staging.limit(bytes);
-        src.read(plan.sourceNames().get(w.name()), staging);
-        if (staging.position() != bytes) {
-          throw new IllegalArgumentException(src.description() + ": " + plan.sourceNames().get(w.name())
-              + ": read " + staging.position() + " bytes, expected " + bytes);
-        }
-        staging.flip();
-        ByteBuffer values = staging;
-        if (plan.transposed().get(w.name())) {
-          transpose(staging, transposeBuf, (int) w.shape()[1], (int) w.shape()[0]);
-          values = transposeBuf;
-        }
-        ByteBuffer v = values;
-        TFloat32 t = TFloat32.tensorOf(Shape.of(w.shape()),
-            dst -> DataBuffers.of(v.duplicate().position(0).limit(bytes)).copyTo(dst.asRawTensor().data(), bytes));
-        tensors.add(t);
-        runner.feed(w.loadValue(), t).addTarget(w.load());
-      }
-      runner.run();
-    } finally {
+  /** Tensors read for one chunk, in the chunk's order; closing frees them. */
+  private static final class Feed implements AutoCloseable {
+    final List<ModelScope.Weight> weights;
+    final List<TFloat32> tensors = new ArrayList<>();
+    long bytes;
+
+    Feed(List<ModelScope.Weight> weights) {
+      this.weights = weights;
+    }
+
+    @Override
+    public void close() {
       for (TFloat32 t : tensors) {
         t.close();
       }
+    }
+  }
+
+  private static Callable<Feed> readTask(List<ModelScope.Weight> chunk, WeightSource src, Plan plan,
+                                         ByteBuffer staging) {
+    return () -> {
+      Feed feed = new Feed(chunk);
+      try {
+        for (ModelScope.Weight w : chunk) {
+          int bytes = (int) (numel(w.shape()) * 4);
+          String key = plan.sourceNames().get(w.name());
+          TFloat32 t = TFloat32.tensorOf(Shape.of(w.shape()));
+          feed.tensors.add(t);
+          ByteBuffer dst = TensorMemory.view(t);
+          if (plan.transposed().get(w.name())) {
+            staging.clear();
+            staging.limit(bytes);
+            src.read(key, staging);
+            checkRead(src, key, staging.position(), bytes);
+            staging.flip();
+            transpose(staging, dst, (int) w.shape()[1], (int) w.shape()[0]);
+          } else {
+            src.read(key, dst);
+            checkRead(src, key, dst.position(), bytes);
+          }
+          feed.bytes += bytes;
+        }
+        return feed;
+      } catch (Throwable e) {
+        feed.close();
+        throw e;
+      }
+    };
+  }
+
+  /** The reader's result, with its exceptions rethrown as they were thrown. */
+  private static Feed await(Future<Feed> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while loading weights", e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof IOException io) {
+        throw io;
+      }
+      if (c instanceof RuntimeException re) {
+        throw re;
+      }
+      if (c instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(c);
+    }
+  }
+
+  private static long largestTransposed(ModelScope ms, Plan plan) {
+    long largest = 0;
+    for (ModelScope.Weight w : ms.weights().values()) {
+      if (plan.transposed().get(w.name())) {
+        largest = Math.max(largest, numel(w.shape()) * 4);
+      }
+    }
+    return largest;
+  }
+
+  private static void checkRead(WeightSource src, String key, int read, int bytes) {
+    if (read != bytes) {
+      throw new IllegalArgumentException(src.description() + ": " + key + ": read " + read + " bytes, expected "
+          + bytes);
     }
   }
 
