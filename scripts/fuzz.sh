@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes the file parsers (safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5)
-# and the tokenizer (arbitrary UTF-8 text).
+# Fuzzes the file parsers (safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5),
+# the tokenizer (arbitrary UTF-8 text) and the SavedModel loader: "opcheck" (generated SavedModels with denied ops
+# at known places; the op check must refuse exactly those, naming op, function and call chain) and "savedmodel"
+# (mutated saved_model.pb files through the real loader, down to TensorFlow's native loader).
 #
 #   scripts/fuzz.sh [EXECUTIONS] [SEED] [TARGET...]   seeded mutation fuzzer (io.github.tflxmert.reliability.Fuzz),
-#                                                     default 100000 executions per target, all six targets
+#                                                     default 100000 executions per target, all eight targets
+#                                                     (e.g. scripts/fuzz.sh 100000 1 opcheck savedmodel)
 #   scripts/fuzz.sh -jazzer [TARGET...]               Jazzer (libFuzzer, coverage-guided): 100000 executions per
 #                                                     target (JazzerFuzzTest's @FuzzTest limit), one JVM per target
 #
@@ -53,7 +56,10 @@ mvn -q -B -pl parity-tests -am test-compile dependency:build-classpath \
 cp="parity-tests/target/test-classes:tf-lxmert/target/classes:savedmodel-loader/target/classes:$(cat parity-tests/target/test.classpath)"
 cp="$(echo "$cp" | sed "s#parity-tests/#$root/parity-tests/#; s#:tf-lxmert/#:$root/tf-lxmert/#; s#:savedmodel-loader/#:$root/savedmodel-loader/#")"
 cd parity-tests
+# TensorFlow logs every SavedModel load (and, at ERROR, every malformed one the savedmodel target feeds it).
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-3}"
 # A fixed, small heap: "bounded memory" means a hostile input cannot make the parser allocate past it.
 exec java -Xmx512m -XX:+UseSerialGC -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-  -Dorg.slf4j.simpleLogger.log.io.jhdf=error -cp "$cp" \
+  -Dorg.slf4j.simpleLogger.log.io.jhdf=error -Dorg.slf4j.simpleLogger.log.io.github.tflxmert.savedmodel=error \
+  -cp "$cp" \
   io.github.tflxmert.reliability.Fuzz "$n" "$seed" "$@"

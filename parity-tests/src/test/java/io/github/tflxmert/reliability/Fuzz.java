@@ -115,6 +115,7 @@ public final class Fuzz {
       case "npy" -> "fuzz.npy";
       case "config" -> "fuzz config.json";
       case "h5" -> "fuzz.h5";
+      case "opcheck", "savedmodel" -> SavedModelTargets.SOURCE;
       default -> Fixtures.tiny().toString(); // the manifest, or a file it names
     };
   }
@@ -215,6 +216,9 @@ public final class Fuzz {
     for (FuzzTargets.Target t : targets) {
       Report r = run(t, executions, seed, dir, out);
       out.println(r.summary());
+      if (!t.stats().isEmpty()) {
+        out.println(t.stats());
+      }
       r.messages().entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(12)
           .forEach(e -> out.printf(Locale.ROOT, "    %,8d  %s%n", e.getValue(), e.getKey()));
       if (r.messages().size() > 12) {

@@ -19,6 +19,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <ul>
  *   <li>{@code h5-huge-chunk-dimensions.bin}: a chunked dataset whose layout message claims 536870913 x 4 chunks;
  *       jhdf allocated the chunk (OutOfMemoryError). Fixed in H5WeightSource.read (chunk size checked first).</li>
+ *   <li>{@code savedmodel-negative-string-length.bin}: a {@code saved_model.pb} whose node name has a negative
+ *       length; protobuf's stream decoder threw IllegalStateException. Fixed in SavedModelLocation.readProto
+ *       (parsed from an array).</li>
+ *   <li>{@code savedmodel-signature-*.bin}: mutants of a TensorFlow Java export that TensorFlow loads but whose
+ *       SignatureDef names an empty or malformed tensor name, an output index past the op's outputs, or the wrong
+ *       dtype; TF Java threw IllegalArgumentException or IndexOutOfBoundsException without the directory. Fixed in
+ *       SavedModelLoader (every exception of TensorFlow's load is reported naming the directory). Its
+ *       TFInvalidArgumentException for a malformed graph is UnsafeOpsTest#malformedModelsAreRejectedNamingTheDirectory.
+ *       Replayed through the savedmodel target, which writes them as saved_model.pb next to the export's
+ *       variables.</li>
  * </ul>
  * Earlier findings made by hand-written sweeps are tests of their own: the jhdf heap buffer sized from a corrupt
  * local-heap length (HostileWeightFilesTest#bitFlippedH5LoadsOrIsRejectedCleanly and the h5 fuzz target), jhdf's

@@ -9,7 +9,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The seeded mutation fuzzer ({@link Fuzz}) for 2,000 executions per parser, in the normal test suite (about 15 s
+ * The seeded mutation fuzzer ({@link Fuzz}) for 2,000 executions per target, in the normal test suite (about 25 s
  * in all on 2 cores). The long runs (100,000 per target, and Jazzer) are {@code scripts/fuzz.sh}.
  */
 class FuzzSmokeTest {

@@ -43,6 +43,11 @@ final class FuzzTargets {
     }
 
     void run(byte[] input) throws IOException;
+
+    /** Target-specific counters for the summary, or an empty string. */
+    default String stats() {
+      return "";
+    }
   }
 
   /** Largest tensor a target reads back (a header may declare any shape whose bytes fit the input). */
@@ -286,7 +291,77 @@ final class FuzzTargets {
     }
   };
 
-  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5, TOKENIZER);
+  /**
+   * The SavedModel op check on generated models with a known verdict ({@link SavedModelTargets#opcheck}); the
+   * input bytes steer the generator. Half the mutants get eight fresh random bytes appended, so that nearly every
+   * execution is a different model.
+   */
+  static final Target OPCHECK = new Target() {
+    public String name() {
+      return "opcheck";
+    }
+
+    public List<byte[]> seeds() {
+      return SavedModelTargets.opcheckSeeds();
+    }
+
+    public int focus(byte[] seed) {
+      return seed.length;
+    }
+
+    public List<String> dictionary() {
+      return List.of("\0", "\1", "\2", "\3", "\7", "\u00ff");
+    }
+
+    @Override
+    public byte[] fixup(byte[] original, byte[] mutant, Mutator m) {
+      byte[] out = java.util.Arrays.copyOf(mutant, mutant.length + 8);
+      for (int i = mutant.length; i < out.length; i++) {
+        out[i] = (byte) m.nextInt(256);
+      }
+      return out;
+    }
+
+    public void run(byte[] input) throws IOException {
+      SavedModelTargets.opcheck(input);
+    }
+
+    @Override
+    public String stats() {
+      return SavedModelTargets.OPCHECK_STATS.describe(name());
+    }
+  };
+
+  /** Mutated saved_model.pb files through the real loader ({@link SavedModelTargets#savedModel}). */
+  static final Target SAVEDMODEL = new Target() {
+    public String name() {
+      return "savedmodel";
+    }
+
+    public List<byte[]> seeds() {
+      return SavedModelTargets.savedModelSeeds();
+    }
+
+    public int focus(byte[] seed) {
+      return seed.length;
+    }
+
+    public List<String> dictionary() {
+      return List.of("ReadFile", "WriteFile", "PyFunc", "RestoreV2", "SaveV2", "StatefulPartitionedCall", "serve",
+          "serving_default", "file:///tmp/x", "local://", "save/restore_all", "DebugIdentityV3", "f", "body");
+    }
+
+    public void run(byte[] input) throws IOException {
+      SavedModelTargets.savedModel(input);
+    }
+
+    @Override
+    public String stats() {
+      return SavedModelTargets.SAVEDMODEL_STATS.describe(name());
+    }
+  };
+
+  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5, TOKENIZER, OPCHECK, SAVEDMODEL);
 
   static Target named(String name) {
     return ALL.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() ->

@@ -10,7 +10,6 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tensorflow.SavedModelBundle;
-import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.MetaGraphDef;
 import org.tensorflow.proto.SavedModel;
@@ -54,19 +53,27 @@ public final class SavedModelLoader {
   public MetaGraphDef check(SavedModelLocation loc) throws IOException {
     SavedModel sm = loc.readProto();
     MetaGraphDef mg = SavedModelLocation.metaGraph(sm, loc.dir(), tags);
-    OpInventory inv = OpInventory.of(mg);
-    List<OpInventory.Finding> refused = inv.refused(policy);
-    if (!refused.isEmpty()) {
-      throw new UnsafeSavedModelException(loc.dir(), refused);
-    }
+    checkOps(mg, loc.dir());
     return mg;
+  }
+
+  /**
+   * The op check of {@link #check} on an already parsed MetaGraph ({@code source} names it in the message).
+   *
+   * @throws UnsafeSavedModelException if ops on the deny-list are present and not allowed
+   */
+  public void checkOps(MetaGraphDef mg, Path source) {
+    List<OpInventory.Finding> refused = OpInventory.of(mg).refused(policy);
+    if (!refused.isEmpty()) {
+      throw new UnsafeSavedModelException(source, refused);
+    }
   }
 
   /**
    * Checks and loads a SavedModel directory or TF Serving base directory.
    *
-   * @throws IllegalArgumentException if the directory is neither layout, the protobuf is corrupt, no MetaGraph
-   *     has the tags, or TensorFlow cannot load it
+   * @throws IllegalArgumentException naming the directory if it is neither layout, the protobuf is corrupt, no
+   *     MetaGraph has the tags, or TensorFlow cannot load it (a malformed graph, a signature that does not fit it)
    * @throws UnsafeSavedModelException if ops on the deny-list are present and not allowed
    */
   public Loaded load(Path path) throws IOException {
@@ -88,7 +95,12 @@ public final class SavedModelLoader {
     SavedModelBundle bundle;
     try {
       bundle = l.load();
-    } catch (TensorFlowException e) {
+    } catch (RuntimeException e) {
+      // Not only TensorFlowException: TF Java maps INVALID_ARGUMENT (a malformed graph: unknown input node, bad node
+      // name) to an IllegalArgumentException and UNIMPLEMENTED to an UnsupportedOperationException, and after the
+      // native load it builds a function per SignatureDef, throwing IllegalArgumentException or
+      // IndexOutOfBoundsException when a signature names a missing tensor, an output index past the op's outputs or
+      // the wrong dtype. None of them names the directory (found by the savedmodel fuzz target).
       throw new IllegalArgumentException(loc.dir() + ": TensorFlow could not load the SavedModel (tags " + tags + "): "
           + e.getMessage(), e);
     }

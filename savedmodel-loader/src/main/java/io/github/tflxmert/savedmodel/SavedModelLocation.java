@@ -1,7 +1,6 @@
 package io.github.tflxmert.savedmodel;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,6 +35,9 @@ import org.tensorflow.proto.SavedModel;
 public record SavedModelLocation(Path requested, Path dir, OptionalLong version) {
 
   private static final Pattern VERSION = Pattern.compile("\\d{1,18}");
+
+  /** Largest {@code saved_model.pb} read: protobuf messages cannot exceed 2 GiB. */
+  static final long MAX_PB_BYTES = Integer.MAX_VALUE - 8;
 
   /**
    * Resolves a path as described above.
@@ -145,10 +147,18 @@ public record SavedModelLocation(Path requested, Path dir, OptionalLong version)
   public SavedModel readProto() throws IOException {
     Path pb = dir.resolve("saved_model.pb");
     if (Files.isRegularFile(pb)) {
-      try (InputStream in = Files.newInputStream(pb)) {
-        com.google.protobuf.CodedInputStream cin = com.google.protobuf.CodedInputStream.newInstance(in);
+      long size = Files.size(pb);
+      if (size > MAX_PB_BYTES) {
+        throw new IllegalArgumentException(pb + ": expected a SavedModel protobuf of at most " + MAX_PB_BYTES
+            + " bytes (protobuf's 2 GiB limit), found " + size + " bytes");
+      }
+      // Parsed from an array, not a stream: protobuf-java 3.21's stream decoder throws IllegalStateException
+      // ("refillBuffer() called when -N bytes were already available") on a negative string length, where the
+      // array decoder reports InvalidProtocolBufferException (found by the savedmodel fuzz target).
+      byte[] bytes = Files.readAllBytes(pb);
+      try {
+        com.google.protobuf.CodedInputStream cin = com.google.protobuf.CodedInputStream.newInstance(bytes);
         cin.setRecursionLimit(1000);
-        cin.setSizeLimit(Integer.MAX_VALUE);
         return SavedModel.parseFrom(cin);
       } catch (com.google.protobuf.InvalidProtocolBufferException e) {
         throw new IllegalArgumentException(pb + ": not a SavedModel protobuf: " + e.getMessage(), e);

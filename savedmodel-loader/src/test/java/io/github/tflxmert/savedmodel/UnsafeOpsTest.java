@@ -201,6 +201,71 @@ class UnsafeOpsTest {
     assertTrue(OpInventory.of(hijacked).findings().stream().anyMatch(f -> f.use().nodeName().equals("steal")));
   }
 
+  /**
+   * Regressions of the savedmodel fuzz target: models that pass the op check but that TensorFlow (native, or TF
+   * Java while it builds the signature functions) refuses, each with an exception type of its own and a message
+   * without the directory. The loader reports every one as an IllegalArgumentException naming the directory.
+   */
+  @Test
+  void malformedModelsAreRejectedNamingTheDirectory() throws Exception {
+    Path benign = javaModel("benign", (tf, p) -> tf.strings.stringLength(p));
+    MetaGraphDef mg = SavedModelLocation.resolve(benign).readProto().getMetaGraphs(0);
+    org.tensorflow.proto.SignatureDef sig = mg.getSignatureDefOrThrow("serving_default");
+    org.tensorflow.proto.TensorInfo in = sig.getInputsOrThrow("path");
+    org.tensorflow.proto.GraphDef.Builder g = mg.getGraphDef().toBuilder();
+    int out = 0;
+    while (!g.getNode(out).getInputList().contains("path")) {
+      out++;
+    }
+    g.getNodeBuilder(out).setInput(0, "no_such_node");                       // native: INVALID_ARGUMENT
+    Map<String, MetaGraphDef> broken = Map.of(
+        "unknown-input-node", mg.toBuilder().setGraphDef(g).build(),
+        "signature-missing-tensor", withInput(mg, sig, in.toBuilder().setName("pat(:0").build()),
+        "signature-output-index", withInput(mg, sig, in.toBuilder().setName("path:3").build()),
+        "signature-dtype", withInput(mg, sig, in.toBuilder().setDtype(org.tensorflow.proto.DataType.DT_BOOL).build()));
+    for (Map.Entry<String, MetaGraphDef> e : broken.entrySet()) {
+      Path dir = tmp.resolve("broken-" + e.getKey());
+      Files.createDirectories(dir);
+      Files.write(dir.resolve("saved_model.pb"), SavedModel.newBuilder().addMetaGraphs(e.getValue()).build()
+          .toByteArray());
+      IllegalArgumentException x = assertThrows(IllegalArgumentException.class, () -> loader().load(dir).close(),
+          e.getKey());
+      assertTrue(x.getMessage().startsWith(dir + ": TensorFlow could not load the SavedModel"), x.getMessage());
+    }
+  }
+
+  private static MetaGraphDef withInput(MetaGraphDef mg, org.tensorflow.proto.SignatureDef sig,
+                                        org.tensorflow.proto.TensorInfo in) {
+    return mg.toBuilder().putSignatureDef("serving_default", sig.toBuilder().putInputs("path", in).build()).build();
+  }
+
+  @Test
+  void negativeLengthInSavedModelPbIsACleanRejection() throws Exception {
+    // A NodeDef name with a negative length (varint -977227196): protobuf's stream decoder threw
+    // IllegalStateException; the array decoder reports a corrupt message.
+    Path dir = tmp.resolve("negative-length");
+    Files.createDirectories(dir);
+    byte[] negative = {(byte) 0xc4, (byte) 0xb6, (byte) 0xd4, (byte) 0xae, (byte) 0xfc, (byte) 0xff, (byte) 0xff,
+        (byte) 0xff, (byte) 0xff, 0x01};
+    java.io.ByteArrayOutputStream node = new java.io.ByteArrayOutputStream();
+    node.write(0x0a);                           // NodeDef.name, length-delimited
+    node.write(negative);
+    byte[] graph = concat(new byte[] {0x0a, (byte) (node.size() + 8)}, node.toByteArray(), new byte[8]);
+    byte[] meta = concat(new byte[] {0x12, (byte) graph.length}, graph);    // MetaGraphDef.graph_def = 2
+    byte[] sm = concat(new byte[] {0x12, (byte) meta.length}, meta);        // SavedModel.meta_graphs = 2
+    Files.write(dir.resolve("saved_model.pb"), sm);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> loader().load(dir).close());
+    assertTrue(e.getMessage().contains("saved_model.pb: not a SavedModel protobuf"), e.getMessage());
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      b.writeBytes(p);
+    }
+    return b.toByteArray();
+  }
+
   @Test
   void policyNamesTheDocumentedOps() {
     for (String op : List.of("ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "EagerPyFunc", "PyFuncStateless",
