@@ -1,6 +1,7 @@
 package io.github.tflxmert;
 
 import io.github.tflxmert.graph.LxmertGraph;
+import io.github.tflxmert.graph.ModelScope;
 import io.github.tflxmert.weights.WeightLoader;
 import io.github.tflxmert.weights.WeightSource;
 import io.github.tflxmert.weights.WeightSources;
@@ -33,10 +34,13 @@ import org.tensorflow.types.TInt32;
 
 /**
  * LXMERT built from TensorFlow ops ({@link LxmertGraph}) with weights loaded from an HF checkpoint, run in
- * one TensorFlow {@link Session}. Base of {@link LxmertModel} and {@link LxmertForPreTraining}.
+ * one TensorFlow {@link Session}. Base of {@link LxmertModel} and {@link LxmertForPreTraining}. The weights are
+ * tensors read once from the file and fed on every run (TensorFlow shares fed buffers, so they exist once in
+ * memory and loading needs no assign runs); {@link io.github.tflxmert.export.SavedModelExporter} builds its own
+ * graph with variables for export.
  *
  * <p>Thread-safe: any number of threads may call {@link #predict} at once (they share the session, which
- * TensorFlow allows). {@link #close()} waits for calls in flight, then frees the graph and session; later
+ * TensorFlow allows). {@link #close()} waits for calls in flight, then frees the graph, session and weights; later
  * calls throw {@link IllegalStateException}. The caller that opened the model closes it.
  */
 public abstract class GraphPredictor implements LxmertPredictor {
@@ -46,6 +50,8 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private final Session session;
   private final Set<String> available;
   private final WeightLoader.Plan plan;
+  /** The weight tensors fed on every run, by weight (owned; closed by {@link #close()}). */
+  private final Map<ModelScope.Weight, TFloat32> weights;
   private final Path checkpoint;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
@@ -64,58 +70,78 @@ public abstract class GraphPredictor implements LxmertPredictor {
     this.config = config;
     this.checkpoint = checkpoint;
     this.graph = new Graph();
-    Session s = null;
-    // The graph is built on a second thread while this one opens the checkpoint (both take a few hundred ms on a
-    // cold JVM). The builder stops at its next scope or weight if the checkpoint turns out not to match the
-    // config (a config.json asking for 10^8 layers must not get to build them).
+    WeightLoader.Read read = null;
+    ConfigProto sessionConfig = sessionConfig(options);
+    // The graph (then its session) is built on a second thread while this one opens the checkpoint (each takes a
+    // few hundred ms on a cold JVM; reading tensors meanwhile measured no faster: the 2 cores were then busy). The
+    // builder stops at its next scope or weight if the checkpoint turns out not to match the config (a config.json
+    // asking for 10^8 layers must not get to build them).
     AtomicBoolean started = new AtomicBoolean();
     CountDownLatch ended = new CountDownLatch(1);
-    Future<LxmertGraph> building = BUILDERS.submit(() -> {
+    Future<Built> building = BUILDERS.submit(() -> {
       started.set(true);
       try {
-        return new LxmertGraph(graph, config, kind);
+        LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph), config, kind, "", TInt32.class);
+        return new Built(m, new Session(graph, sessionConfig));
       } finally {
         ended.countDown();
       }
     });
     try (WeightSource src = WeightSources.open(checkpoint)) {
       WeightLoader.checkLayerCounts(config, src); // the config's layer counts against the checkpoint's
-      this.model = awaitGraph(building);
-      WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fail before creating a session
-      ConfigProto.Builder cfg = ConfigProto.newBuilder();
-      if (options.intraOpThreads() > 0) {
-        cfg.setIntraOpParallelismThreads(options.intraOpThreads());
-      }
-      if (options.interOpThreads() > 0) {
-        cfg.setInterOpParallelismThreads(options.interOpThreads());
-      }
-      org.tensorflow.proto.GraphOptions.Builder graphOptions = org.tensorflow.proto.GraphOptions.newBuilder();
-      if (options.xla()) {
-        graphOptions.setOptimizerOptions(org.tensorflow.proto.OptimizerOptions.newBuilder()
-            .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1));
-      }
-      if (!options.graphOptimizer()) {
-        graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true));
-      }
-      cfg.setGraphOptions(graphOptions);
-      s = new Session(graph, cfg.build());
-      this.plan = WeightLoader.load(model.scope(), src, s, options.progressFor(p.totalBytes()));
-      this.session = s;
+      Built built = awaitGraph(building);
+      this.model = built.model();
+      this.session = built.session();
+      // Weights are fed on every run (TensorFlow shares the fed buffers): read once from the file into tensors,
+      // no variables, no assign runs, no second copy.
+      WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fail before reading the rest
+      read = WeightLoader.read(model.scope(), src, options.progressFor(p.totalBytes()));
+      this.plan = read.plan();
     } catch (RuntimeException | IOException | Error e) {
-      if (s != null) {
-        s.close();
+      if (read != null) {
+        read.tensors().values().forEach(TFloat32::close);
       }
       // The builder must have stopped before the graph is freed (it would otherwise add ops to freed memory).
       building.cancel(true);
       if (!started.get() || awaitQuietly(ended)) {
+        if (building.isDone() && !building.isCancelled()) {
+          try {
+            building.get().session().close();
+          } catch (ExecutionException | InterruptedException | RuntimeException ignored) {
+            // the builder failed: there is no session
+          }
+        }
         graph.close();
       }
       throw e;
     }
+    this.weights = read.tensors();
     this.available = Collections.unmodifiableSet(new LinkedHashSet<>(model.outputs().keySet()));
   }
 
-  private static LxmertGraph awaitGraph(Future<LxmertGraph> building) throws IOException {
+  /** What the builder thread makes: the graph and its session. */
+  private record Built(LxmertGraph model, Session session) {}
+
+  private static ConfigProto sessionConfig(LoadOptions options) {
+    ConfigProto.Builder cfg = ConfigProto.newBuilder();
+    if (options.intraOpThreads() > 0) {
+      cfg.setIntraOpParallelismThreads(options.intraOpThreads());
+    }
+    if (options.interOpThreads() > 0) {
+      cfg.setInterOpParallelismThreads(options.interOpThreads());
+    }
+    org.tensorflow.proto.GraphOptions.Builder graphOptions = org.tensorflow.proto.GraphOptions.newBuilder();
+    if (options.xla()) {
+      graphOptions.setOptimizerOptions(org.tensorflow.proto.OptimizerOptions.newBuilder()
+          .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1));
+    }
+    if (!options.graphOptimizer()) {
+      graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true));
+    }
+    return cfg.setGraphOptions(graphOptions).build();
+  }
+
+  private static Built awaitGraph(Future<Built> building) throws IOException {
     try {
       return building.get();
     } catch (InterruptedException e) {
@@ -180,7 +206,20 @@ public abstract class GraphPredictor implements LxmertPredictor {
     return model;
   }
 
-  /** The session holding the loaded weights, for export. Owned by this predictor. */
+  /**
+   * Adds the weight feeds to {@code runner} (a runner of {@link #session()}): the weights are placeholders fed
+   * on every run, not variables. The tensors stay owned by this predictor; do not use them after {@link #close()}.
+   */
+  public Session.Runner feedWeights(Session.Runner runner) {
+    for (Map.Entry<ModelScope.Weight, TFloat32> e : weights.entrySet()) {
+      runner.feed(e.getKey().loadValue(), e.getValue());
+    }
+    return runner;
+  }
+
+  /**
+   * The session running the graph. Owned by this predictor. Runs must feed the weights ({@link #feedWeights}).
+   */
   public Session session() {
     return session;
   }
@@ -202,7 +241,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
       }
       List<Tensor> feeds = new ArrayList<>();
       try {
-        Session.Runner r = session.runner();
+        Session.Runner r = feedWeights(session.runner());
         r.feed(model.inputIds(), track(feeds, Tensors.ints(inputs.inputIds())));
         r.feed(model.attentionMask(), track(feeds, Tensors.ints(inputs.attentionMask())));
         r.feed(model.tokenTypeIds(), track(feeds, Tensors.ints(inputs.tokenTypeIds())));
@@ -257,6 +296,9 @@ public abstract class GraphPredictor implements LxmertPredictor {
       closed = true;
       session.close();
       graph.close();
+      for (TFloat32 t : weights.values()) {
+        t.close();
+      }
     } finally {
       lock.writeLock().unlock();
     }

@@ -26,11 +26,16 @@ import org.tensorflow.types.TFloat32;
  * <p>Used while building one graph, from one thread; not thread-safe.
  */
 public final class ModelScope {
-  /** A weight: its HF name, shape, the variable, the value read through Identity, and its loader ops. */
+  /**
+   * A weight: its HF name, shape, the variable, the value read through Identity, and its loader ops (a placeholder
+   * fed with the value and the Assign). With fed weights there is no variable nor Assign (null) and the value is
+   * the placeholder itself.
+   */
   public record Weight(String name, long[] shape, Variable<TFloat32> variable, Operand<TFloat32> value,
                        Placeholder<TFloat32> loadValue, Assign<TFloat32> load) {}
 
   private final Graph graph;
+  private final boolean fedWeights;
   private final Ops root;
   private final Map<String, Ops> scopes = new HashMap<>();
   private final Map<String, Weight> weights = new LinkedHashMap<>();
@@ -39,11 +44,26 @@ public final class ModelScope {
   private LxmertGraph.Dropout dropout;
 
   public ModelScope(Graph graph) {
-    this(graph, PrefixScope.rootOps(graph));
+    this(graph, PrefixScope.rootOps(graph), false);
+  }
+
+  /**
+   * A scope whose weights are placeholders named after the HF names (no variables): the caller feeds the weight
+   * tensors on every run. TensorFlow shares fed buffers instead of copying them, so the weights exist once, are
+   * loaded with a single copy from the file and no assign runs; the inference predictor uses this. Such a graph
+   * cannot be exported or trained (use {@link #ModelScope(Graph)} for that).
+   */
+  public static ModelScope withFedWeights(Graph graph) {
+    return new ModelScope(graph, PrefixScope.rootOps(graph), true);
   }
 
   /** With the given root ops (tests compare against TensorFlow Java's own scopes). */
   ModelScope(Graph graph, Ops root) {
+    this(graph, root, false);
+  }
+
+  private ModelScope(Graph graph, Ops root, boolean fedWeights) {
+    this.fedWeights = fedWeights;
     this.graph = graph;
     this.root = root;
     this.loader = root.withSubScope("weight_loader");
@@ -51,6 +71,11 @@ public final class ModelScope {
 
   public Graph graph() {
     return graph;
+  }
+
+  /** Whether the weights are placeholders fed on every run ({@link #withFedWeights}) rather than variables. */
+  public boolean fedWeights() {
+    return fedWeights;
   }
 
   /** Ops at the graph root (no name prefix). */
@@ -88,6 +113,11 @@ public final class ModelScope {
       return w.value();
     }
     Ops s = scope(scopePath);
+    if (fedWeights) {
+      Placeholder<TFloat32> p = s.withName(leaf).placeholder(TFloat32.class, Placeholder.shape(Shape.of(shape)));
+      weights.put(name, new Weight(name, shape.clone(), null, p, p, null));
+      return p;
+    }
     Variable<TFloat32> v = s.withName(leaf).variable(Shape.of(shape), TFloat32.class);
     Operand<TFloat32> read = s.withName(leaf + "_read").identity(v);
     int i = weights.size();

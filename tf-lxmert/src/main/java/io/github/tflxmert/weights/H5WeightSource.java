@@ -34,7 +34,8 @@ import java.util.Map;
  * <p>Little-endian float32 contiguous datasets are read from the file straight into the caller's buffer
  * (positional reads at the offset jhdf reports, confirmed against jhdf's view of the data); the file is mapped
  * only for jhdf to parse its structure, so its data pages are never part of this process's resident memory.
- * Other float layouts are copied from jhdf's buffer; float16/float64 are converted to float32. Any other dtype is rejected with the dataset named. Corrupt structure (a truncated file,
+ * Other float layouts are copied from jhdf's buffer; float16/float64 are converted to float32. Any other dtype
+ * is rejected with the dataset named. Corrupt structure (a truncated file,
  * a damaged header, a dangling link) is reported as an {@link IllegalArgumentException} naming the file, whatever
  * jhdf threw; the file format has no checksum over contiguous data (and none over metadata in the superblock
  * version Keras writes), so a flipped bit inside a dataset's data loads as a different number. Close to release

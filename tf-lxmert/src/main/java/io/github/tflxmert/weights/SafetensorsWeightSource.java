@@ -39,7 +39,10 @@ public final class SafetensorsWeightSource implements WeightSource {
 
   private record Stored(Entry entry, long begin, long end) {}
 
-  /** Where the bytes come from: a file channel (float32 read in place, other dtypes mapped per tensor) or an in-memory array. */
+  /**
+   * Where the bytes come from: a file channel (float32 read in place, other dtypes mapped per tensor) or an
+   * in-memory array.
+   */
   private interface Storage {
     long size() throws IOException;
 

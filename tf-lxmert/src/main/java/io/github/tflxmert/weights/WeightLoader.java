@@ -162,15 +162,11 @@ public final class WeightLoader {
    * @param progress receives the number of bytes loaded so far (may be null)
    */
   public static Plan load(ModelScope ms, WeightSource src, Session session, LongConsumer progress) throws IOException {
+    if (ms.fedWeights()) {
+      throw new IllegalArgumentException("load() assigns variables; this graph's weights are fed: use read()");
+    }
     Plan plan = plan(ms, src);
-    if (!plan.unexpected().isEmpty()) {
-      LOG.warn("{}: {} checkpoint tensor(s) not used by the model: {}", src.description(), plan.unexpected().size(),
-          plan.unexpected());
-    }
-    if (!plan.ignoredHeads().isEmpty()) {
-      LOG.debug("{}: ignoring {} tensor(s) of heads this model does not build", src.description(),
-          plan.ignoredHeads().size());
-    }
+    logPlan(src, plan);
     // Chunks of at most CHUNK_BYTES, in graph order.
     List<List<ModelScope.Weight>> chunks = new ArrayList<>();
     List<ModelScope.Weight> chunk = new ArrayList<>();
@@ -252,23 +248,8 @@ public final class WeightLoader {
       Feed feed = new Feed(chunk);
       try {
         for (ModelScope.Weight w : chunk) {
-          int bytes = (int) (numel(w.shape()) * 4);
-          String key = plan.sourceNames().get(w.name());
-          TFloat32 t = TFloat32.tensorOf(Shape.of(w.shape()));
-          feed.tensors.add(t);
-          ByteBuffer dst = TensorMemory.view(t);
-          if (plan.transposed().get(w.name())) {
-            staging.clear();
-            staging.limit(bytes);
-            src.read(key, staging);
-            checkRead(src, key, staging.position(), bytes);
-            staging.flip();
-            transpose(staging, dst, (int) w.shape()[1], (int) w.shape()[0]);
-          } else {
-            src.read(key, dst);
-            checkRead(src, key, dst.position(), bytes);
-          }
-          feed.bytes += bytes;
+          feed.tensors.add(readWeight(w, src, plan, staging));
+          feed.bytes += numel(w.shape()) * 4;
         }
         return feed;
       } catch (Throwable e) {
@@ -277,6 +258,74 @@ public final class WeightLoader {
       }
     };
   }
+
+  /** A new tensor (the caller closes it) holding weight {@code w} read from the file in one copy. */
+  private static TFloat32 readWeight(ModelScope.Weight w, WeightSource src, Plan plan, ByteBuffer staging)
+      throws IOException {
+    int bytes = (int) (numel(w.shape()) * 4);
+    String key = plan.sourceNames().get(w.name());
+    TFloat32 t = TFloat32.tensorOf(Shape.of(w.shape()));
+    try {
+      ByteBuffer dst = TensorMemory.view(t);
+      if (plan.transposed().get(w.name())) {
+        staging.clear();
+        staging.limit(bytes);
+        src.read(key, staging);
+        checkRead(src, key, staging.position(), bytes);
+        staging.flip();
+        transpose(staging, dst, (int) w.shape()[1], (int) w.shape()[0]);
+      } else {
+        src.read(key, dst);
+        checkRead(src, key, dst.position(), bytes);
+      }
+      return t;
+    } catch (IOException | RuntimeException | Error e) {
+      t.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Reads every weight of a {@link ModelScope#withFedWeights fed-weights} graph from {@code src} into new
+   * tensors, one copy each straight from the file, in graph order. Same checks as {@link #load}: nothing is read
+   * unless every weight is present with the right shape. The caller owns (and closes) the returned tensors; on an
+   * exception none remain.
+   *
+   * @param progress receives the number of bytes read so far (may be null)
+   * @return the plan and the tensors by weight, in graph order
+   */
+  public static Read read(ModelScope ms, WeightSource src, LongConsumer progress) throws IOException {
+    if (!ms.fedWeights()) {
+      throw new IllegalArgumentException("read() is for a graph with fed weights; use load() for variables");
+    }
+    Plan plan = plan(ms, src);
+    logPlan(src, plan);
+    long transposedBytes = largestTransposed(ms, plan);
+    ByteBuffer staging = transposedBytes == 0 ? null
+        : ByteBuffer.allocateDirect((int) transposedBytes).order(ByteOrder.LITTLE_ENDIAN);
+    Map<ModelScope.Weight, TFloat32> tensors = new LinkedHashMap<>();
+    try {
+      long done = 0;
+      long reported = 0;
+      for (ModelScope.Weight w : ms.weights().values()) {
+        tensors.put(w, readWeight(w, src, plan, staging));
+        done += numel(w.shape()) * 4;
+        if (progress != null && (done - reported >= CHUNK_BYTES || tensors.size() == ms.weights().size())) {
+          progress.accept(done);
+          reported = done;
+        }
+      }
+      return new Read(plan, tensors);
+    } catch (IOException | RuntimeException | Error e) {
+      for (TFloat32 t : tensors.values()) {
+        t.close();
+      }
+      throw e;
+    }
+  }
+
+  /** The result of {@link #read}: the plan and one tensor per weight (owned by the caller). */
+  public record Read(Plan plan, Map<ModelScope.Weight, TFloat32> tensors) {}
 
   /** The reader's result, with its exceptions rethrown as they were thrown. */
   private static Feed await(Future<Feed> f) throws IOException {
@@ -297,6 +346,17 @@ public final class WeightLoader {
         throw err;
       }
       throw new IOException(c);
+    }
+  }
+
+  private static void logPlan(WeightSource src, Plan plan) {
+    if (!plan.unexpected().isEmpty()) {
+      LOG.warn("{}: {} checkpoint tensor(s) not used by the model: {}", src.description(), plan.unexpected().size(),
+          plan.unexpected());
+    }
+    if (!plan.ignoredHeads().isEmpty()) {
+      LOG.debug("{}: ignoring {} tensor(s) of heads this model does not build", src.description(),
+          plan.ignoredHeads().size());
     }
   }
 
