@@ -39,7 +39,7 @@ import java.util.Map;
  * a damaged header, a dangling link) is reported as an {@link IllegalArgumentException} naming the file, whatever
  * jhdf threw; the file format has no checksum over contiguous data (and none over metadata in the superblock
  * version Keras writes), so a flipped bit inside a dataset's data loads as a different number. Close to release
- * the file; not thread-safe.
+ * the file; {@link #read} is thread-safe, opening and closing are not.
  */
 public final class H5WeightSource implements WeightSource {
   private record Stored(Entry entry, String path) {}
@@ -245,8 +245,36 @@ public final class H5WeightSource implements WeightSource {
     return entries;
   }
 
+  /**
+   * {@inheritDoc} May be called from several threads at once: the lookup in jhdf's structures is serialized, the
+   * bulk read of float32 data (positional reads on the file) is not.
+   */
   @Override
   public void read(String name, ByteBuffer target) throws IOException {
+    Direct d;
+    synchronized (this) {
+      d = readOrLocate(name, target);
+    }
+    if (d != null) {
+      ByteBuffer dst = target.duplicate();
+      dst.limit(dst.position() + (int) d.bytes());
+      long pos = d.offset();
+      while (dst.hasRemaining()) {
+        int n = channel.read(dst, pos);
+        if (n < 0) {
+          throw bad("/" + d.path() + ": the file ended inside the dataset's data");
+        }
+        pos += n;
+      }
+      target.position(dst.position());
+    }
+  }
+
+  /** A dataset's float32 little-endian data at a confirmed file offset. */
+  private record Direct(long offset, long bytes, String path) {}
+
+  /** Copies the tensor into {@code target} and returns null, or returns where to read it from the file. */
+  private Direct readOrLocate(String name, ByteBuffer target) throws IOException {
     Stored s = stored.get(name);
     if (s == null) {
       throw new IllegalArgumentException(file + ": no weight " + name);
@@ -264,8 +292,9 @@ public final class H5WeightSource implements WeightSource {
     try {
       Dataset ds = hdf.getDatasetByPath(s.path());
       if (ds instanceof ContiguousDataset cd && !ds.isEmpty()) {
-        if (readDirect(cd, s, bytes, target)) {
-          return;
+        Direct d = locateDirect(cd, s, bytes);
+        if (d != null) {
+          return d;
         }
         ByteBuffer src = cd.getBuffer();
         if (src.remaining() != bytes) {
@@ -273,7 +302,7 @@ public final class H5WeightSource implements WeightSource {
         }
         src.order(((FloatingPoint) ds.getDataType()).getByteOrder());
         Conversions.toFloat32(s.entry().dtype(), src, target, what);
-        return;
+        return null;
       }
       // Chunked or compressed datasets: let jhdf decode them into a flat array (one tensor at a time). jhdf
       // allocates a whole chunk from the chunk dimensions in the header, so check them first.
@@ -306,6 +335,7 @@ public final class H5WeightSource implements WeightSource {
       } else {
         throw bad("/" + s.path() + ": cannot decode dataset of type " + (flat == null ? "null" : flat.getClass()));
       }
+      return null;
     } catch (RuntimeException | StackOverflowError e) {
       if (isOurs(e, file)) {
         throw (IllegalArgumentException) e;
@@ -315,36 +345,25 @@ public final class H5WeightSource implements WeightSource {
   }
 
   /**
-   * Reads a little-endian float32 contiguous dataset straight from the file into {@code target} (one copy, no
-   * mapping of the data). Returns false, having read nothing, where that does not apply or the dataset's file
-   * offset cannot be confirmed against jhdf's own view of it; the caller then copies from jhdf's buffer.
+   * Where a little-endian float32 contiguous dataset lies in the file, to be read straight into the caller's buffer
+   * (one copy, no mapping of the data). Null where that does not apply or the dataset's file offset cannot be
+   * confirmed against jhdf's own view of it; the caller then copies from jhdf's buffer.
    */
-  private boolean readDirect(ContiguousDataset cd, Stored s, long bytes, ByteBuffer target) throws IOException {
+  private Direct locateDirect(ContiguousDataset cd, Stored s, long bytes) throws IOException {
     if (channel == null || !s.entry().dtype().equals("float32")
         || ((FloatingPoint) cd.getDataType()).getByteOrder() != ByteOrder.LITTLE_ENDIAN) {
-      return false;
+      return null;
     }
     long offset = cd.getDataAddress() + hdf.getHdfBackingStorage().getSuperblock().getBaseAddressByte();
     if (offset < 0 || bytes < 8 || offset + bytes > channel.size()) {
-      return false;
+      return null;
     }
     // Confirm the offset: the first and last 8 bytes must be what jhdf's buffer over the dataset holds.
     ByteBuffer view = cd.getBuffer();
     if (view.remaining() != bytes || !sameBytes(view, 0, offset) || !sameBytes(view, bytes - 8, offset + bytes - 8)) {
-      return false;
+      return null;
     }
-    ByteBuffer dst = target.duplicate();
-    dst.limit(dst.position() + (int) bytes);
-    long pos = offset;
-    while (dst.hasRemaining()) {
-      int n = channel.read(dst, pos);
-      if (n < 0) {
-        throw bad("/" + s.path() + ": the file ended inside the dataset's data");
-      }
-      pos += n;
-    }
-    target.position(dst.position());
-    return true;
+    return new Direct(offset, bytes, s.path());
   }
 
   private boolean sameBytes(ByteBuffer view, long index, long fileOffset) throws IOException {

@@ -30,7 +30,8 @@ import java.util.Map;
  * ranges against each other (no overlap), and no two stored names may map to the same canonical name (e.g.
  * {@code x.gamma} next to {@code x.weight}). float32 tensors are read straight into the caller's buffer, other
  * dtypes are memory-mapped one at a time. There is no checksum in the format: a corrupted byte inside the data
- * section loads as a different number. Close to release the file. Not thread-safe.
+ * section loads as a different number. Close to release the file. {@link #read} is thread-safe (positional
+ * reads and per-call mappings); opening and closing are not.
  */
 public final class SafetensorsWeightSource implements WeightSource {
   /** Largest JSON header accepted. */

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -300,27 +301,111 @@ public final class WeightLoader {
     }
     Plan plan = plan(ms, src);
     logPlan(src, plan);
-    long transposedBytes = largestTransposed(ms, plan);
-    ByteBuffer staging = transposedBytes == 0 ? null
-        : ByteBuffer.allocateDirect((int) transposedBytes).order(ByteOrder.LITTLE_ENDIAN);
-    Map<ModelScope.Weight, TFloat32> tensors = new LinkedHashMap<>();
+    // Two threads (this one and a reader) read alternate halves by size: on a cold JVM the copy from the page cache
+    // and the first touch of the tensors' memory are CPU-bound, and the graph builder is done by now.
+    List<ModelScope.Weight> mine = new ArrayList<>();
+    List<ModelScope.Weight> theirs = new ArrayList<>();
+    long mineBytes = 0;
+    long theirBytes = 0;
+    List<ModelScope.Weight> bySize = new ArrayList<>(ms.weights().values());
+    bySize.sort((a, b) -> Long.compare(numel(b.shape()), numel(a.shape())));
+    for (ModelScope.Weight w : bySize) {
+      if (mineBytes <= theirBytes) {
+        mine.add(w);
+        mineBytes += numel(w.shape()) * 4;
+      } else {
+        theirs.add(w);
+        theirBytes += numel(w.shape()) * 4;
+      }
+    }
+    AtomicLong done = new AtomicLong();
+    Map<ModelScope.Weight, TFloat32> theirTensors = new java.util.concurrent.ConcurrentHashMap<>();
+    Map<ModelScope.Weight, TFloat32> myTensors = new LinkedHashMap<>();
+    Future<?> other = READERS.submit(() -> {
+      readInto(theirs, src, plan, theirTensors, done, null);
+      return null;
+    });
     try {
-      long done = 0;
-      long reported = 0;
-      for (ModelScope.Weight w : ms.weights().values()) {
-        tensors.put(w, readWeight(w, src, plan, staging));
-        done += numel(w.shape()) * 4;
-        if (progress != null && (done - reported >= CHUNK_BYTES || tensors.size() == ms.weights().size())) {
-          progress.accept(done);
-          reported = done;
-        }
+      try {
+        readInto(mine, src, plan, myTensors, done, progress);
+      } finally {
+        awaitQuietly(other); // the reader must be finished (or failed) before anything is freed or returned
+      }
+      rethrow(other);
+      Map<ModelScope.Weight, TFloat32> tensors = new LinkedHashMap<>();
+      for (ModelScope.Weight w : ms.weights().values()) { // graph order
+        tensors.put(w, myTensors.containsKey(w) ? myTensors.get(w) : theirTensors.get(w));
+      }
+      if (progress != null) {
+        progress.accept(done.get());
       }
       return new Read(plan, tensors);
     } catch (IOException | RuntimeException | Error e) {
-      for (TFloat32 t : tensors.values()) {
-        t.close();
-      }
+      myTensors.values().forEach(TFloat32::close);
+      theirTensors.values().forEach(TFloat32::close);
       throw e;
+    }
+  }
+
+  /** Reads {@code ws} into new tensors put in {@code out} (the caller frees them, also on failure). */
+  private static void readInto(List<ModelScope.Weight> ws, WeightSource src, Plan plan,
+                               Map<ModelScope.Weight, TFloat32> out, AtomicLong done, LongConsumer progress)
+      throws IOException {
+    long transposedBytes = 0;
+    for (ModelScope.Weight w : ws) {
+      if (plan.transposed().get(w.name())) {
+        transposedBytes = Math.max(transposedBytes, numel(w.shape()) * 4);
+      }
+    }
+    ByteBuffer staging = transposedBytes == 0 ? null // for PyTorch kernels, which are transposed on the way in
+        : ByteBuffer.allocateDirect((int) transposedBytes).order(ByteOrder.LITTLE_ENDIAN);
+    long reported = 0;
+    for (ModelScope.Weight w : ws) {
+      out.put(w, readWeight(w, src, plan, staging));
+      long now = done.addAndGet(numel(w.shape()) * 4);
+      if (progress != null && now - reported >= CHUNK_BYTES) {
+        progress.accept(now);
+        reported = now;
+      }
+    }
+  }
+
+  private static void awaitQuietly(Future<?> f) {
+    boolean interrupted = false;
+    while (true) {
+      try {
+        f.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+        break;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Rethrows the failure of a finished task as it was thrown. */
+  private static void rethrow(Future<?> f) throws IOException {
+    try {
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while reading weights", e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof IOException io) {
+        throw io;
+      }
+      if (c instanceof RuntimeException re) {
+        throw re;
+      }
+      if (c instanceof Error err) {
+        throw err;
+      }
+      throw new IOException(c);
     }
   }
 

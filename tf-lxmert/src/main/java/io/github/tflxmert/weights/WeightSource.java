@@ -11,8 +11,9 @@ import java.util.Map;
  * {@link WeightNames name table} maps between them).
  *
  * <p>Implementations read lazily: {@link #read} streams one tensor at a time into a caller-provided buffer,
- * so a 1 GB checkpoint never exists twice in the Java heap. The caller that opened a source closes it. Not
- * thread-safe.
+ * so a 1 GB checkpoint never exists twice in the Java heap. The caller that opened a source closes it.
+ * {@link #read} may be called from several threads at once with different targets (both implementations here
+ * allow it; {@link WeightLoader} reads with two threads); opening and closing are not thread-safe.
  */
 public interface WeightSource extends AutoCloseable {
 
