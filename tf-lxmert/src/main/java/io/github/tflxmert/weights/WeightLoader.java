@@ -331,7 +331,7 @@ public final class WeightLoader {
       } finally {
         awaitQuietly(other); // the reader must be finished (or failed) before anything is freed or returned
       }
-      rethrow(other);
+      await(other);
       Map<ModelScope.Weight, TFloat32> tensors = new LinkedHashMap<>();
       for (ModelScope.Weight w : ms.weights().values()) { // graph order
         tensors.put(w, myTensors.containsKey(w) ? myTensors.get(w) : theirTensors.get(w));
@@ -387,33 +387,13 @@ public final class WeightLoader {
     }
   }
 
-  /** Rethrows the failure of a finished task as it was thrown. */
-  private static void rethrow(Future<?> f) throws IOException {
-    try {
-      f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while reading weights", e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof IOException io) {
-        throw io;
-      }
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
-      if (c instanceof Error err) {
-        throw err;
-      }
-      throw new IOException(c);
-    }
-  }
+
 
   /** The result of {@link #read}: the plan and one tensor per weight (owned by the caller). */
   public record Read(Plan plan, Map<ModelScope.Weight, TFloat32> tensors) {}
 
-  /** The reader's result, with its exceptions rethrown as they were thrown. */
-  private static Feed await(Future<Feed> f) throws IOException {
+  /** The task's result, with its exceptions rethrown as they were thrown. */
+  private static <T> T await(Future<T> f) throws IOException {
     try {
       return f.get();
     } catch (InterruptedException e) {
