@@ -94,8 +94,8 @@ public abstract class GraphPredictor implements LxmertPredictor {
       this.session = built.session();
       // Weights are fed on every run (TensorFlow shares the fed buffers): read once from the file into tensors,
       // no variables, no assign runs, no second copy.
-      WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fail before reading the rest
-      read = WeightLoader.read(model.scope(), src, options.progressFor(p.totalBytes()));
+      WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fails before anything is read
+      read = WeightLoader.read(model.scope(), src, p, options.progressFor(p.totalBytes()));
       this.plan = read.plan();
     } catch (RuntimeException | IOException | Error e) {
       if (read != null) {
@@ -241,13 +241,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
       }
       List<Tensor> feeds = new ArrayList<>();
       try {
-        Session.Runner r = feedWeights(session.runner());
-        r.feed(model.inputIds(), track(feeds, Tensors.ints(inputs.inputIds())));
-        r.feed(model.attentionMask(), track(feeds, Tensors.ints(inputs.attentionMask())));
-        r.feed(model.tokenTypeIds(), track(feeds, Tensors.ints(inputs.tokenTypeIds())));
-        r.feed(model.visualAttentionMask(), track(feeds, Tensors.ints(inputs.visualAttentionMaskOrOnes())));
-        r.feed(model.visualFeats(), track(feeds, Tensors.floats(inputs.visualFeats())));
-        r.feed(model.visualPos(), track(feeds, Tensors.floats(inputs.visualPos())));
+        Session.Runner r = Tensors.feedInputs(feedWeights(session.runner()), model, inputs, feeds);
         // Several names can be one tensor (language_output is the last language hidden state): fetch it once.
         Map<Operand<TFloat32>, Integer> fetchIndex = new LinkedHashMap<>();
         for (String n : names) {
@@ -275,10 +269,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
     }
   }
 
-  private static <T extends Tensor> T track(List<Tensor> l, T t) {
-    l.add(t);
-    return t;
-  }
+
 
 
   /** Output operands by name (for export and training code in this library). */

@@ -17,10 +17,10 @@ import java.util.function.LongConsumer;
  *                       JVM loaded TensorFlow; results then differ from the reference by rounding (re-check parity
  *                       with {@code lxmert parity --xla})
  * @param graphOptimizer run TensorFlow's graph optimizer (Grappler) on the session's graphs. Off by default:
- *                       on LXMERT it did not make inference faster on CPU (same process, alternating calls: batch
- *                       8 537 vs 547 ms, batch 1 162 vs 160 ms) while the first call, which it optimizes over the
- *                       whole 6,700-op graph, takes about 1.5 s longer. Results differ from those with it off by
- *                       rounding only (both pass parity)
+ *                       on LXMERT it did not make inference faster on CPU (bench/bench.sh, variants graph and
+ *                       graph-grappler; README) while the first call, which it optimizes over the whole 6,700-op
+ *                       graph, takes over a second longer. Results differ from those with it off by rounding only
+ *                       (both pass parity)
  */
 public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla,
                           boolean graphOptimizer) {

@@ -1,5 +1,9 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.graph.LxmertGraph;
+import java.util.List;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -26,5 +30,24 @@ public final class Tensors {
     float[] data = new float[Math.toIntExact(t.shape().size())];
     t.asRawTensor().data().asFloats().read(data);
     return new FloatArray(t.shape().asArray(), data);
+  }
+
+  /**
+   * Feeds {@code inputs} to the six input placeholders of an int32-id graph, as new tensors added to
+   * {@code created} (the caller closes them after the run).
+   */
+  public static Session.Runner feedInputs(Session.Runner r, LxmertGraph g, LxmertInputs inputs, List<Tensor> created) {
+    r.feed(g.inputIds(), track(created, ints(inputs.inputIds())));
+    r.feed(g.attentionMask(), track(created, ints(inputs.attentionMask())));
+    r.feed(g.tokenTypeIds(), track(created, ints(inputs.tokenTypeIds())));
+    r.feed(g.visualAttentionMask(), track(created, ints(inputs.visualAttentionMaskOrOnes())));
+    r.feed(g.visualFeats(), track(created, floats(inputs.visualFeats())));
+    r.feed(g.visualPos(), track(created, floats(inputs.visualPos())));
+    return r;
+  }
+
+  private static <T extends Tensor> T track(List<Tensor> created, T t) {
+    created.add(t);
+    return t;
   }
 }

@@ -17,7 +17,7 @@ import org.tensorflow.op.Scope;
 /**
  * A name scope for building one large graph quickly. TensorFlow Java 1.1's own scope scans every operation of
  * the graph each time a sub-scope is made (to learn names already used under the new prefix), which makes
- * building a graph quadratic: 1.3–2 s of the 6,700-op LXMERT-base graph went there. This scope keeps the same
+ * building a graph quadratic (most of the LXMERT-base graph's build time went there). This scope keeps the same
  * naming rules (a default or {@code withName} name is made unique within its scope as {@code name},
  * {@code name_1}, {@code name_2}, ...; a sub-scope name likewise within its parent) but learns used names from
  * its own bookkeeping plus an O(1) lookup of the exact candidate name in the graph, so ops added to the graph

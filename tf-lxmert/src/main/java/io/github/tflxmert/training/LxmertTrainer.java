@@ -397,12 +397,7 @@ public final class LxmertTrainer implements AutoCloseable {
 
   private Session.Runner feed(Session.Runner r, LxmertInputs inputs, PretrainingLabels labels, List<Tensor> feeds) {
     inputs.validate(config);
-    r.feed(model.inputIds(), track(feeds, Tensors.ints(inputs.inputIds())));
-    r.feed(model.attentionMask(), track(feeds, Tensors.ints(inputs.attentionMask())));
-    r.feed(model.tokenTypeIds(), track(feeds, Tensors.ints(inputs.tokenTypeIds())));
-    r.feed(model.visualAttentionMask(), track(feeds, Tensors.ints(inputs.visualAttentionMaskOrOnes())));
-    r.feed(model.visualFeats(), track(feeds, Tensors.floats(inputs.visualFeats())));
-    r.feed(model.visualPos(), track(feeds, Tensors.floats(inputs.visualPos())));
+    Tensors.feedInputs(r, model, inputs, feeds);
     for (Map.Entry<String, Placeholder<?>> e : losses.labels().entrySet()) {
       Object v = labels.get(e.getKey());
       if (v == null) {

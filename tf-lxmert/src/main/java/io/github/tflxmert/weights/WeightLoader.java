@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,7 +30,8 @@ import org.tensorflow.types.TFloat32;
 /**
  * Loads a checkpoint into a graph's weights: maps every graph weight to its checkpoint tensor through
  * {@link WeightNames}, checks presence and shape of all of them before assigning anything, then feeds the
- * values through the weights' {@code Assign} ops in runs of at most {@link #CHUNK_BYTES}. Each tensor is read
+ * values through the weights' {@code Assign} ops in runs of at most {@link #CHUNK_BYTES} ({@link #load}), or, for
+ * a graph whose weights are fed ({@link #read}), into tensors the caller keeps. Each tensor is read
  * from the file straight into the memory of the tensor that is fed (one copy; PyTorch kernels go through one
  * reused buffer to be transposed), so neither the Java heap nor native memory ever holds the whole checkpoint
  * twice: at most the weights plus one chunk.
@@ -47,7 +47,7 @@ public final class WeightLoader {
   public static final long CHUNK_BYTES = 64L << 20;
 
   /**
-   * Reads chunks ahead of the assigning thread. Shared, daemon threads that end after a minute idle (a new native
+   * The second thread of {@link #read}. Shared, daemon threads that end after a minute idle (a new native
    * thread per load makes the C allocator set up fresh per-thread arenas: resident-memory growth per load).
    */
   private static final ExecutorService READERS = Executors.newCachedThreadPool(r -> {
@@ -158,7 +158,8 @@ public final class WeightLoader {
   }
 
   /**
-   * Loads every weight of {@code ms} from {@code src} into {@code session}.
+   * Loads every weight of {@code ms} from {@code src} into {@code session}'s variables (the export and training
+   * graphs).
    *
    * @param progress receives the number of bytes loaded so far (may be null)
    */
@@ -168,96 +169,61 @@ public final class WeightLoader {
     }
     Plan plan = plan(ms, src);
     logPlan(src, plan);
-    // Chunks of at most CHUNK_BYTES, in graph order.
-    List<List<ModelScope.Weight>> chunks = new ArrayList<>();
+    ByteBuffer staging = staging(ms.weights().values(), plan); // for PyTorch kernels, transposed on the way in
     List<ModelScope.Weight> chunk = new ArrayList<>();
     long chunkBytes = 0;
+    long done = 0;
     for (ModelScope.Weight w : ms.weights().values()) {
       long bytes = numel(w.shape()) * 4;
       if (!chunk.isEmpty() && chunkBytes + bytes > CHUNK_BYTES) {
-        chunks.add(chunk);
-        chunk = new ArrayList<>();
+        assignChunk(session, chunk, src, plan, staging);
+        done += chunkBytes;
+        if (progress != null) {
+          progress.accept(done);
+        }
+        chunk.clear();
         chunkBytes = 0;
       }
       chunk.add(w);
       chunkBytes += bytes;
     }
     if (!chunk.isEmpty()) {
-      chunks.add(chunk);
-    }
-    if (chunks.isEmpty()) {
-      return plan;
-    }
-    long transposedBytes = largestTransposed(ms, plan);
-    ByteBuffer staging = transposedBytes == 0 ? null // for PyTorch kernels, which are transposed on the way in
-        : ByteBuffer.allocateDirect((int) transposedBytes).order(ByteOrder.LITTLE_ENDIAN);
-    // One reader thread reads chunk k+1 from the file while this thread assigns chunk k: at most two chunks of
-    // tensors exist at a time. The source is used by the reader thread only (one call at a time).
-    Future<Feed> next = null;
-    try {
-      long done = 0;
-      next = READERS.submit(readTask(chunks.get(0), src, plan, staging));
-      for (int i = 0; i < chunks.size(); i++) {
-        Feed feed = await(next);
-        next = i + 1 < chunks.size() ? READERS.submit(readTask(chunks.get(i + 1), src, plan, staging)) : null;
-        try (feed) {
-          Session.Runner runner = session.runner();
-          for (int k = 0; k < feed.weights.size(); k++) {
-            runner.feed(feed.weights.get(k).loadValue(), feed.tensors.get(k)).addTarget(feed.weights.get(k).load());
-          }
-          runner.run();
-          done += feed.bytes;
-        }
-        if (progress != null) {
-          progress.accept(done);
-        }
-      }
-    } finally {
-      if (next != null) {
-        // An error stopped the loop: free what the reader prepared (waiting for it to finish first).
-        try {
-          next.get().close();
-        } catch (ExecutionException | InterruptedException | RuntimeException ignored) {
-          // the reader's own failure; its tensors were closed where it failed
-        }
+      assignChunk(session, chunk, src, plan, staging);
+      if (progress != null) {
+        progress.accept(done + chunkBytes);
       }
     }
     return plan;
   }
 
-  /** Tensors read for one chunk, in the chunk's order; closing frees them. */
-  private static final class Feed implements AutoCloseable {
-    final List<ModelScope.Weight> weights;
-    final List<TFloat32> tensors = new ArrayList<>();
-    long bytes;
-
-    Feed(List<ModelScope.Weight> weights) {
-      this.weights = weights;
-    }
-
-    @Override
-    public void close() {
+  /** Reads the chunk's weights into new tensors (one copy each) and assigns them all in one run. */
+  private static void assignChunk(Session session, List<ModelScope.Weight> chunk, WeightSource src, Plan plan,
+                                  ByteBuffer staging) throws IOException {
+    List<TFloat32> tensors = new ArrayList<>();
+    try {
+      Session.Runner runner = session.runner();
+      for (ModelScope.Weight w : chunk) {
+        TFloat32 t = readWeight(w, src, plan, staging);
+        tensors.add(t);
+        runner.feed(w.loadValue(), t).addTarget(w.load());
+      }
+      runner.run();
+    } finally {
       for (TFloat32 t : tensors) {
         t.close();
       }
     }
   }
 
-  private static Callable<Feed> readTask(List<ModelScope.Weight> chunk, WeightSource src, Plan plan,
-                                         ByteBuffer staging) {
-    return () -> {
-      Feed feed = new Feed(chunk);
-      try {
-        for (ModelScope.Weight w : chunk) {
-          feed.tensors.add(readWeight(w, src, plan, staging));
-          feed.bytes += numel(w.shape()) * 4;
-        }
-        return feed;
-      } catch (Throwable e) {
-        feed.close();
-        throw e;
+  /** A reused buffer for transposing the largest PyTorch kernel among {@code ws}, or null if none is transposed. */
+  private static ByteBuffer staging(Iterable<ModelScope.Weight> ws, Plan plan) {
+    long largest = 0;
+    for (ModelScope.Weight w : ws) {
+      if (plan.transposed().get(w.name())) {
+        largest = Math.max(largest, numel(w.shape()) * 4);
       }
-    };
+    }
+    return largest == 0 ? null : ByteBuffer.allocateDirect((int) largest).order(ByteOrder.LITTLE_ENDIAN);
   }
 
   /** A new tensor (the caller closes it) holding weight {@code w} read from the file in one copy. */
@@ -288,18 +254,17 @@ public final class WeightLoader {
 
   /**
    * Reads every weight of a {@link ModelScope#withFedWeights fed-weights} graph from {@code src} into new
-   * tensors, one copy each straight from the file, in graph order. Same checks as {@link #load}: nothing is read
-   * unless every weight is present with the right shape. The caller owns (and closes) the returned tensors; on an
-   * exception none remain.
+   * tensors, one copy each straight from the file, in graph order. {@code plan} is {@link #plan}{@code (ms, src)},
+   * which has already failed if a weight is missing or has the wrong shape. The caller owns (and closes) the
+   * returned tensors; on an exception none remain.
    *
    * @param progress receives the number of bytes read so far (may be null)
    * @return the plan and the tensors by weight, in graph order
    */
-  public static Read read(ModelScope ms, WeightSource src, LongConsumer progress) throws IOException {
+  public static Read read(ModelScope ms, WeightSource src, Plan plan, LongConsumer progress) throws IOException {
     if (!ms.fedWeights()) {
       throw new IllegalArgumentException("read() is for a graph with fed weights; use load() for variables");
     }
-    Plan plan = plan(ms, src);
     logPlan(src, plan);
     // Two threads (this one and a reader) read alternate halves by size: on a cold JVM the copy from the page cache
     // and the first touch of the tensors' memory are CPU-bound, and the graph builder is done by now.
@@ -351,14 +316,7 @@ public final class WeightLoader {
   private static void readInto(List<ModelScope.Weight> ws, WeightSource src, Plan plan,
                                Map<ModelScope.Weight, TFloat32> out, AtomicLong done, LongConsumer progress)
       throws IOException {
-    long transposedBytes = 0;
-    for (ModelScope.Weight w : ws) {
-      if (plan.transposed().get(w.name())) {
-        transposedBytes = Math.max(transposedBytes, numel(w.shape()) * 4);
-      }
-    }
-    ByteBuffer staging = transposedBytes == 0 ? null // for PyTorch kernels, which are transposed on the way in
-        : ByteBuffer.allocateDirect((int) transposedBytes).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer staging = staging(ws, plan); // for PyTorch kernels, which are transposed on the way in
     long reported = 0;
     for (ModelScope.Weight w : ws) {
       out.put(w, readWeight(w, src, plan, staging));
@@ -425,15 +383,7 @@ public final class WeightLoader {
     }
   }
 
-  private static long largestTransposed(ModelScope ms, Plan plan) {
-    long largest = 0;
-    for (ModelScope.Weight w : ms.weights().values()) {
-      if (plan.transposed().get(w.name())) {
-        largest = Math.max(largest, numel(w.shape()) * 4);
-      }
-    }
-    return largest;
-  }
+
 
   private static void checkRead(WeightSource src, String key, int read, int bytes) {
     if (read != bytes) {
