@@ -4,16 +4,19 @@
 # written once by Python), batch 1 and 8, 20 tokens, 36 regions, the same thread settings on both sides.
 # Each variant runs in its own process (load time and peak RSS are its own).
 #
-# Usage: bench/bench.sh [--quick] [--threads T] [--iters N] [--dir DIR]
+# Usage: bench/bench.sh [--quick] [--threads T] [--iters N] [--rounds R] [--dir DIR]
 #   --quick   the tiny config, a few iterations (seconds; what .ci/run runs as a smoke check)
+#   --rounds  run every variant R times, Python and Java interleaved, and report the median over rounds with the
+#             spread of the rounds (a shared machine drifts by several percent over minutes)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-quick=0; threads=2; iters=20; dir=""
+quick=0; threads=2; iters=20; rounds=1; dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; iters=3 ;;
     --threads) threads="$2"; shift ;;
     --iters) iters="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
     --dir) dir="$2"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -51,24 +54,26 @@ start=$(date +%s.%N); cat "$model/tf_model.h5" > /dev/null; end=$(date +%s.%N)
 read_s=$(python3 -c "print(round($end - $start, 4))")
 echo "{\"text\": 20, \"regions\": 36, \"checkpoint_bytes\": $bytes, \"read_s\": $read_s, \"disk_read_s\": $disk_s}" > "$dir/meta.json"
 
-for b in 1 8; do
-  for v in eager function saved_model; do
-    echo "python $v batch $b ..." >&2
-    "$py" "$root/parity-tests/python/bench_python.py" run --model "$model" --variant "$v" --batch "$b" \
-      --threads "$threads" --iters "$iters" 2>/dev/null | grep '^{' >> "$out"
+for round in $(seq 1 "$rounds"); do
+  for b in 1 8; do
+    for v in eager function saved_model; do
+      echo "round $round: python $v batch $b ..." >&2
+      "$py" "$root/parity-tests/python/bench_python.py" run --model "$model" --variant "$v" --batch "$b" \
+        --threads "$threads" --iters "$iters" 2>/dev/null | grep '^{' >> "$out"
+    done
+    for v in graph graph-unfused graph-grappler graph-no-lm graph-xla; do
+      echo "round $round: java $v batch $b ..." >&2
+      xla=""; [ "$v" = graph-xla ] && xla="--tf_xla_cpu_global_jit"
+      TF_XLA_FLAGS="$xla" "$root/lxmert" bench --model "$model" --variant "$v" --batch "$b" --threads "$threads" \
+        --iters "$iters" | grep '^{' >> "$out"
+    done
+    echo "java saved-model (Python export) batch $b ..." >&2
+    "$root/lxmert" bench --model "$model/saved_model/1" --config "$model/config.json" --variant saved-model \
+      --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (py export)"/' >> "$out"
+    echo "java saved-model (Java export) batch $b ..." >&2
+    "$root/lxmert" bench --model "$dir/java-export/1" --config "$model/config.json" --variant saved-model \
+      --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (java export)"/' >> "$out"
   done
-  for v in graph graph-grappler graph-no-lm graph-xla; do
-    echo "java $v batch $b ..." >&2
-    xla=""; [ "$v" = graph-xla ] && xla="--tf_xla_cpu_global_jit"
-    TF_XLA_FLAGS="$xla" "$root/lxmert" bench --model "$model" --variant "$v" --batch "$b" --threads "$threads" \
-      --iters "$iters" | grep '^{' >> "$out"
-  done
-  echo "java saved-model (Python export) batch $b ..." >&2
-  "$root/lxmert" bench --model "$model/saved_model/1" --config "$model/config.json" --variant saved-model \
-    --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (py export)"/' >> "$out"
-  echo "java saved-model (Java export) batch $b ..." >&2
-  "$root/lxmert" bench --model "$dir/java-export/1" --config "$model/config.json" --variant saved-model \
-    --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (java export)"/' >> "$out"
 done
 python3 "$root/bench/bench_report.py" "$out" "$model/config.json" "$dir/meta.json"
 echo "XLA parity re-check (graph-xla against the committed wide reference):"

@@ -61,23 +61,44 @@ def main():
     print("init = TensorFlow runtime start (Python: import tensorflow, transformers); load = checkpoint or SavedModel "
           "load; 1st = first call (Python tf.function: includes tracing); x disk = load / disk read; "
           "x w = peak RSS / weights")
-    base = {r["batch"]: r for r in rows if r["side"] == "python" and r["variant"] == "function"}
+    # Each variant ran once per round (bench.sh --rounds): the k-th row of a variant is its round k. Figures are
+    # medians over rounds; the ratio to tf.function is the median of per-round ratios (Python and Java of the same
+    # round ran minutes apart at most), its range shown when there are several rounds.
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["batch"], r["side"], r["variant"]), []).append(r)
+    rounds = max(len(g) for g in groups.values())
+    if rounds > 1:
+        print(f"{rounds} rounds: each figure is the median over rounds; 'x tf.fn' is the median of per-round ratios "
+              "with their range; 'p50 range' is the spread of the rounds' p50")
     hdr = (f"{'side':6} {'variant':25} {'B':>2} {'init s':>6} {'load s':>6} {'x disk':>6} {'1st s':>6} "
-           f"{'2nd s':>6} {'p50 ms':>7} {'p90 ms':>7} {'min-max ms':>15} {'ex/s':>6} {'x tf.fn':>7} "
-           f"{'GFLOP/s':>7} {'RSS MB':>6} {'x w':>4}")
+           f"{'2nd s':>6} {'p50 ms':>7} {'p90 ms':>7} {'min-max ms':>15} {'p50 range':>13} {'ex/s':>6} "
+           f"{'x tf.fn':>7} {'range':>11} {'GFLOP/s':>7} {'RSS MB':>6} {'x w':>4}")
     print(hdr)
     print("-" * len(hdr))
-    for r in sorted(rows, key=lambda r: (r["batch"], r["side"] != "python", r["variant"])):
-        b = base.get(r["batch"])
-        ratio = r["throughput_eps"] / b["throughput_eps"] if b else float("nan")
-        gflops = fl * r["throughput_eps"] / 1e9
-        xdisk = r["load_s"] / disk if disk else float("nan")
-        xw = r["peak_rss_mb"] * 1e6 / weights if weights else float("nan")
-        print(f"{r['side']:6} {r['variant']:25} {r['batch']:>2} {r['runtime_init_s']:6.2f} {r['load_s']:6.2f} "
-              f"{xdisk:6.2f} {r['first_call_s']:6.2f} {r['second_call_s']:6.3f} {r['p50_ms']:7.1f} "
-              f"{r['p90_ms']:7.1f} {r['min_ms']:7.1f}-{r['max_ms']:<7.1f} {r['throughput_eps']:6.2f} "
-              f"{ratio:7.2f} {gflops:7.1f} {r['peak_rss_mb']:6.0f} {xw:4.2f}")
 
+    def med(values):
+        v = sorted(values)
+        return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != "python", k[2])):
+        g = groups[key]
+        base = groups.get((key[0], "python", "function"), [])
+        ratios = [r["throughput_eps"] / base[i]["throughput_eps"] for i, r in enumerate(g) if i < len(base)]
+        m = {f: med([r[f] for r in g]) for f in ("runtime_init_s", "load_s", "first_call_s", "second_call_s",
+                                                   "p50_ms", "p90_ms", "throughput_eps", "peak_rss_mb")}
+        lo, hi = min(r["min_ms"] for r in g), max(r["max_ms"] for r in g)
+        p50s = [r["p50_ms"] for r in g]
+        ratio = med(ratios) if ratios else float("nan")
+        rng = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
+        prange = f"{min(p50s):.0f}-{max(p50s):.0f}" if len(p50s) > 1 else ""
+        gflops = fl * m["throughput_eps"] / 1e9
+        xdisk = m["load_s"] / disk if disk else float("nan")
+        xw = m["peak_rss_mb"] * 1e6 / weights if weights else float("nan")
+        print(f"{key[1]:6} {key[2]:25} {key[0]:>2} {m['runtime_init_s']:6.2f} {m['load_s']:6.2f} "
+              f"{xdisk:6.2f} {m['first_call_s']:6.2f} {m['second_call_s']:6.3f} {m['p50_ms']:7.1f} "
+              f"{m['p90_ms']:7.1f} {lo:7.1f}-{hi:<7.1f} {prange:>13} {m['throughput_eps']:6.2f} "
+              f"{ratio:7.2f} {rng:>11} {gflops:7.1f} {m['peak_rss_mb']:6.0f} {xw:4.2f}")
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.graph.ModelScope;
 import io.github.tflxmert.weights.WeightLoader;
@@ -81,7 +82,10 @@ public abstract class GraphPredictor implements LxmertPredictor {
     Future<Built> building = BUILDERS.submit(() -> {
       started.set(true);
       try {
-        LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph), config, kind, "", TInt32.class);
+        // XLA fuses by itself and has no kernel for TensorFlow's fused ops, so they are left out under XLA.
+        KernelFusion fusion = options.fusedKernels() && !options.xla() ? KernelFusion.best(sessionConfig)
+            : KernelFusion.OFF;
+        LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph, fusion), config, kind, "", TInt32.class);
         return new Built(m, new Session(graph, sessionConfig));
       } finally {
         ended.countDown();

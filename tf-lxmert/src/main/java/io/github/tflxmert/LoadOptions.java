@@ -21,9 +21,12 @@ import java.util.function.LongConsumer;
  *                       graph-grappler; README) while the first call, which it optimizes over the whole 6,700-op
  *                       graph, takes over a second longer. Results differ from those with it off by rounding only
  *                       (both pass parity)
+ * @param fusedKernels   run each Dense layer's MatMul, bias add and (exact GELU) activation as one TensorFlow kernel
+ *                       ({@code _FusedMatMul}) in the inference graph; on by default, ignored with XLA. See
+ *                       {@link io.github.tflxmert.graph.KernelFusion}
  */
 public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla,
-                          boolean graphOptimizer) {
+                          boolean graphOptimizer, boolean fusedKernels) {
 
   /** Load progress: bytes done out of total. */
   @FunctionalInterface
@@ -32,27 +35,31 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   }
 
   public static LoadOptions defaults() {
-    return new LoadOptions(null, 0, 0, null, false, false);
+    return new LoadOptions(null, 0, 0, null, false, false, true);
   }
 
   public LoadOptions withWeightFile(Path f) {
-    return new LoadOptions(f, intraOpThreads, interOpThreads, progress, xla, graphOptimizer);
+    return new LoadOptions(f, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, fusedKernels);
   }
 
   public LoadOptions withThreads(int intra, int inter) {
-    return new LoadOptions(weightFile, intra, inter, progress, xla, graphOptimizer);
+    return new LoadOptions(weightFile, intra, inter, progress, xla, graphOptimizer, fusedKernels);
   }
 
   public LoadOptions withProgress(Progress p) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p, xla, graphOptimizer);
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p, xla, graphOptimizer, fusedKernels);
   }
 
   public LoadOptions withXla(boolean on) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, on, graphOptimizer);
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, on, graphOptimizer, fusedKernels);
   }
 
   public LoadOptions withGraphOptimizer(boolean on) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, on);
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, on, fusedKernels);
+  }
+
+  public LoadOptions withFusedKernels(boolean on) {
+    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, on);
   }
 
   LongConsumer progressFor(long total) {

@@ -41,7 +41,7 @@ final class BenchCommand implements Callable<Integer> {
       + "saved-model variants: a SavedModel directory).")
   Path model;
   @Option(names = "--variant", required = true, description = "graph | graph-no-lm (skips the LM head) | "
-      + "graph-grappler (TensorFlow's graph optimizer on) | "
+      + "graph-grappler (TensorFlow's graph optimizer on) | graph-unfused (Dense and LayerNorm as Keras' separate ops) | "
       + "graph-xla (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit) | saved-model")
   String variant;
   @Option(names = "--config", paramLabel = "FILE", description = "config.json (saved-model variants).")
@@ -68,7 +68,7 @@ final class BenchCommand implements Callable<Integer> {
     double init = (System.nanoTime() - ti) / 1e9;
     long t0 = System.nanoTime();
     LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads).withXla(variant.equals("graph-xla"))
-        .withGraphOptimizer(variant.equals("graph-grappler"));
+        .withGraphOptimizer(variant.equals("graph-grappler")).withFusedKernels(!variant.equals("graph-unfused"));
     try (LxmertPredictor m = variant.equals("saved-model")
         ? SavedModelPredictor.builder(model).config(LxmertConfig.fromJsonFile(config)).intraOpThreads(threads).interOpThreads(threads).open()
         : LxmertForPreTraining.fromPretrained(model, opts)) {

@@ -61,6 +61,9 @@ final class ParityCommand implements Callable<Integer> {
   @Option(names = "--graph-optimizer", description = "Graph path with TensorFlow's graph optimizer (Grappler) on; "
       + "off by default (see LoadOptions.graphOptimizer).")
   boolean graphOptimizer;
+  @Option(names = "--unfused", description = "Graph path with Dense layers and LayerNorm as Keras' separate ops "
+      + "instead of fused kernels (see LoadOptions.fusedKernels).")
+  boolean unfused;
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path jsonFile;
 
@@ -76,7 +79,7 @@ final class ParityCommand implements Callable<Integer> {
          LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
              : LxmertForPreTraining.fromPretrained(choice.model,
                  (checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))
-                     .withXla(xla).withGraphOptimizer(graphOptimizer))) {
+                     .withXla(xla).withGraphOptimizer(graphOptimizer).withFusedKernels(!unfused))) {
       root.put("reference", reference.toString());
       root.put("atol", atol);
       for (ReferenceDirectory.Case c : ref.cases()) {

@@ -73,6 +73,20 @@ class GraphParityTest {
     }
   }
 
+  /**
+   * The same bar with fused kernels off: Dense layers as Keras builds them (MatMul, BiasAdd, activation), the ops
+   * the exporter and trainer use; the default fuses them ({@link io.github.tflxmert.graph.KernelFusion}).
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("names")
+  void matchesWithFusedKernelsOff(String name) throws IOException {
+    try (ReferenceDirectory ref = References.open(name);
+         LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(),
+             LoadOptions.defaults().withFusedKernels(false))) {
+      assertMatchesEveryCase(ref, model, name, "with fused kernels off");
+    }
+  }
+
   private static void assertMatchesEveryCase(ReferenceDirectory ref, LxmertForPreTraining model, String name,
                                              String how) throws IOException {
     List<String> failures = new ArrayList<>();

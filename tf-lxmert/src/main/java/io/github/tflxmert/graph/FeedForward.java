@@ -28,7 +28,7 @@ final class FeedForward {
   }
 
   Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
-    Operand<TFloat32> i = Layers.activation(tf, act, inter.apply(tf, x));   // [B,L,I]
+    Operand<TFloat32> i = inter.apply(tf, x, act);   // [B,L,I]
     return layerNorm.apply(tf, tf.math.add(ms.dropout(tf, out.apply(tf, i), dropout), x));
   }
 }

@@ -27,7 +27,7 @@ final class Heads {
     }
 
     Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
-      return layerNorm.apply(tf, Layers.activation(tf, act, dense.apply(tf, x)));
+      return layerNorm.apply(tf, dense.apply(tf, x, act));
     }
   }
 
@@ -42,8 +42,10 @@ final class Heads {
     private final Operand<TFloat32> bias;
     private final int hidden;
     private final int vocab;
+    private final KernelFusion fusion;
 
     LmPrediction(ModelScope ms, LxmertConfig c, Operand<TFloat32> wordEmbeddings) {
+      fusion = ms.kernelFusion();
       transform = new Transform(ms, "cls/predictions/transform", c);
       bias = ms.weight("cls/predictions", "bias", c.vocabSize());
       this.wordEmbeddings = wordEmbeddings;
@@ -55,6 +57,10 @@ final class Heads {
       Operand<TFloat32> h = transform.apply(tf, lang);
       Operand<TInt32> seq = tf.gather(tf.shape(h), tf.constant(1), tf.constant(0));
       Operand<TFloat32> flat = tf.reshape(h, tf.constant(new int[] {-1, hidden}));              // [B*S,H]
+      if (fusion != KernelFusion.OFF) {
+        Operand<TFloat32> logits = KernelFusion.fusedMatMul(tf, flat, wordEmbeddings, true, bias, KernelFusion.BIAS_ADD);
+        return tf.reshape(logits, tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));  // [B,S,V]
+      }
       Operand<TFloat32> logits = tf.linalg.matMul(flat, wordEmbeddings, MatMul.transposeB(true)); // [B*S,V]
       logits = tf.reshape(logits, tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));   // [B,S,V]
       return tf.nn.biasAdd(logits, bias);
@@ -76,7 +82,7 @@ final class Heads {
 
     /** pooled [B,H] → [B,num_qa_labels]; the activation is "gelu" whatever hidden_act says. */
     Operand<TFloat32> apply(Ops tf, Operand<TFloat32> pooled) {
-      return fc3.apply(tf, ln2.apply(tf, Layers.activation(tf, "gelu", fc0.apply(tf, pooled))));
+      return fc3.apply(tf, ln2.apply(tf, fc0.apply(tf, pooled, "gelu")));
     }
   }
 

@@ -15,10 +15,14 @@ import org.tensorflow.types.TInt32;
 public final class Layers {
   private Layers() {}
 
-  /** A Keras Dense layer's weights: kernel [in, out] and bias [out], under {@code path}. */
-  public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out) {
+  /**
+   * A Keras Dense layer's weights: kernel [in, out] and bias [out], under {@code path}, and whether the inference
+   * graph runs MatMul, bias and activation as one kernel ({@link KernelFusion}; {@link KernelFusion#OFF} for graphs
+   * that are exported or trained).
+   */
+  public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion) {
     public static Dense create(ModelScope ms, String path, long in, long out) {
-      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out);
+      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, ms.kernelFusion());
     }
 
     /**
@@ -26,24 +30,60 @@ public final class Layers {
      * [..., out]) + BiasAdd.
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
+      return apply(tf, x, null);
+    }
+
+    /**
+     * {@code activation(Dense(x))} ({@code activation} an HF {@code hidden_act} name, or null for none). Fused:
+     * [-1, in] → one {@code _FusedMatMul} (bias, and exact GELU where supported) → [..., out], then any activation
+     * not fused; the same float operations in the same order as the separate ops.
+     */
+    public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, String activation) {
       int rank = x.shape().numDimensions();
-      if (rank == 2) {
-        return tf.nn.biasAdd(tf.linalg.matMul(x, kernel), bias);
+      if (fusion == KernelFusion.OFF) {
+        Operand<TFloat32> y;
+        if (rank == 2) {
+          y = tf.nn.biasAdd(tf.linalg.matMul(x, kernel), bias);
+        } else {
+          y = tf.nn.biasAdd(unflatten(tf, x, rank, tf.linalg.matMul(flatten(tf, x), kernel)), bias);
+        }
+        return activation == null ? y : activation(tf, activation, y);
       }
-      Operand<TInt32> dims = tf.shape(x);                                      // [rank]
+      boolean gelu = "gelu".equals(activation) && fusion == KernelFusion.ONEDNN;
+      Operand<TFloat32> y = KernelFusion.fusedMatMul(tf, rank == 2 ? x : flatten(tf, x), kernel, bias,
+          gelu ? KernelFusion.ONEDNN : KernelFusion.BIAS_ADD);
+      if (rank != 2) {
+        y = unflatten(tf, x, rank, y);
+      }
+      return activation == null || gelu ? y : activation(tf, activation, y);
+    }
+
+    private Operand<TFloat32> flatten(Ops tf, Operand<TFloat32> x) {
+      return tf.reshape(x, tf.constant(new int[] {-1, (int) in}));                            // [prod(lead), in]
+    }
+
+    /** y [prod(lead), out] → [..., out] with x's leading dimensions. */
+    private Operand<TFloat32> unflatten(Ops tf, Operand<TFloat32> x, int rank, Operand<TFloat32> y) {
+      Operand<TInt32> dims = tf.shape(x);                                                      // [rank]
       Operand<TInt32> lead = tf.slice(dims, tf.constant(new int[] {0}), tf.constant(new int[] {rank - 1}));
-      Operand<TFloat32> flat = tf.reshape(x, tf.constant(new int[] {-1, (int) in}));         // [prod(lead), in]
-      Operand<TFloat32> y = tf.linalg.matMul(flat, kernel);                                  // [prod(lead), out]
       Reshape<TFloat32> back = tf.reshape(y, tf.concat(List.of(lead, tf.constant(new int[] {(int) out})),
-          tf.constant(0)));                                                                  // [..., out]
-      return tf.nn.biasAdd(back, bias);
+          tf.constant(0)));
+      return back;
     }
   }
 
-  /** A Keras LayerNormalization's weights: gamma [H], beta [H]. */
-  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps) {
+  /**
+   * A Keras LayerNormalization's weights: gamma [H], beta [H], and whether it runs as one oneDNN kernel
+   * ({@link KernelFusion#ONEDNN}).
+   */
+  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps, boolean fused) {
+    public LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps) {
+      this(gamma, beta, eps, false);
+    }
+
     public static LayerNorm create(ModelScope ms, String path, long size, float eps) {
-      return new LayerNorm(ms.weight(path, "gamma", size), ms.weight(path, "beta", size), eps);
+      return new LayerNorm(ms.weight(path, "gamma", size), ms.weight(path, "beta", size), eps,
+          ms.kernelFusion() == KernelFusion.ONEDNN);
     }
 
     /**
@@ -51,6 +91,9 @@ public final class Layers {
      * tf.nn.moments then tf.nn.batch_normalization, op for op.
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
+      if (fused) {
+        return KernelFusion.layerNorm(tf, x, gamma, beta, eps);
+      }
       if (eps >= 1.001e-5f) {
         return fused(tf, x);
       }

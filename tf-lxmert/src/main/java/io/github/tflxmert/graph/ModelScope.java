@@ -36,6 +36,7 @@ public final class ModelScope {
 
   private final Graph graph;
   private final boolean fedWeights;
+  private final KernelFusion kernelFusion;
   private final Ops root;
   private final Map<String, Ops> scopes = new HashMap<>();
   private final Map<String, Weight> weights = new LinkedHashMap<>();
@@ -44,7 +45,7 @@ public final class ModelScope {
   private LxmertGraph.Dropout dropout;
 
   public ModelScope(Graph graph) {
-    this(graph, PrefixScope.rootOps(graph), false);
+    this(graph, PrefixScope.rootOps(graph), false, KernelFusion.OFF);
   }
 
   /**
@@ -54,16 +55,25 @@ public final class ModelScope {
    * cannot be exported or trained (use {@link #ModelScope(Graph)} for that).
    */
   public static ModelScope withFedWeights(Graph graph) {
-    return new ModelScope(graph, PrefixScope.rootOps(graph), true);
+    return withFedWeights(graph, KernelFusion.OFF);
+  }
+
+  /**
+   * {@link #withFedWeights(Graph)} whose Dense layers run as fused kernels as far as {@code fusion} says (the
+   * inference predictor passes {@link KernelFusion#best}).
+   */
+  public static ModelScope withFedWeights(Graph graph, KernelFusion fusion) {
+    return new ModelScope(graph, PrefixScope.rootOps(graph), true, fusion);
   }
 
   /** With the given root ops (tests compare against TensorFlow Java's own scopes). */
   ModelScope(Graph graph, Ops root) {
-    this(graph, root, false);
+    this(graph, root, false, KernelFusion.OFF);
   }
 
-  private ModelScope(Graph graph, Ops root, boolean fedWeights) {
+  private ModelScope(Graph graph, Ops root, boolean fedWeights, KernelFusion fusion) {
     this.fedWeights = fedWeights;
+    this.kernelFusion = fusion;
     this.graph = graph;
     this.root = root;
     this.loader = root.withSubScope("weight_loader");
@@ -76,6 +86,11 @@ public final class ModelScope {
   /** Whether the weights are placeholders fed on every run ({@link #withFedWeights}) rather than variables. */
   public boolean fedWeights() {
     return fedWeights;
+  }
+
+  /** How Dense layers are built: {@link KernelFusion#OFF} (the public Keras ops) unless asked otherwise. */
+  public KernelFusion kernelFusion() {
+    return kernelFusion;
   }
 
   /** Ops at the graph root (no name prefix). */
