@@ -67,10 +67,10 @@ for round in $(seq 1 "$rounds"); do
       TF_XLA_FLAGS="$xla" "$root/lxmert" bench --model "$model" --variant "$v" --batch "$b" --threads "$threads" \
         --iters "$iters" | grep '^{' >> "$out"
     done
-    echo "java saved-model (Python export) batch $b ..." >&2
+    echo "round $round: java saved-model (Python export) batch $b ..." >&2
     "$root/lxmert" bench --model "$model/saved_model/1" --config "$model/config.json" --variant saved-model \
       --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (py export)"/' >> "$out"
-    echo "java saved-model (Java export) batch $b ..." >&2
+    echo "round $round: java saved-model (Java export) batch $b ..." >&2
     "$root/lxmert" bench --model "$dir/java-export/1" --config "$model/config.json" --variant saved-model \
       --batch "$b" --threads "$threads" --iters "$iters" | grep '^{' | sed 's/"saved-model"/"saved-model (java export)"/' >> "$out"
   done

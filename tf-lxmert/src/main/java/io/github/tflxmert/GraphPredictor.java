@@ -93,7 +93,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
     });
     try (WeightSource src = WeightSources.open(checkpoint)) {
       WeightLoader.checkLayerCounts(config, src); // the config's layer counts against the checkpoint's
-      Built built = awaitGraph(building);
+      Built built = WeightLoader.await(building, "building the graph");
       this.model = built.model();
       this.session = built.session();
       // Weights are fed on every run (TensorFlow shares the fed buffers): read once from the file into tensors,
@@ -143,24 +143,6 @@ public abstract class GraphPredictor implements LxmertPredictor {
       graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true));
     }
     return cfg.setGraphOptions(graphOptions).build();
-  }
-
-  private static Built awaitGraph(Future<Built> building) throws IOException {
-    try {
-      return building.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while building the graph", e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
-      if (c instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException("building the graph failed: " + c, c);
-    }
   }
 
   /** Waits for the (interrupted) builder to end; false if it did not within a minute. */
@@ -272,9 +254,6 @@ public abstract class GraphPredictor implements LxmertPredictor {
       lock.readLock().unlock();
     }
   }
-
-
-
 
   /** Output operands by name (for export and training code in this library). */
   Map<String, Operand<TFloat32>> outputOperands() {

@@ -62,28 +62,29 @@ class GraphParityTest {
     }
   }
 
-  /** The same bar with TensorFlow's graph optimizer (Grappler) on, which is off by default. */
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("names")
-  void matchesWithTheGraphOptimizerOn(String name) throws IOException {
-    try (ReferenceDirectory ref = References.open(name);
-         LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(),
-             LoadOptions.defaults().withGraphOptimizer(true))) {
-      assertMatchesEveryCase(ref, model, name, "with the graph optimizer");
+  /**
+   * Load options other than the defaults, under the same bar: TensorFlow's graph optimizer (Grappler) on, which is
+   * off by default; fused kernels off, i.e. Dense layers and LayerNorm as Keras builds them (MatMul, BiasAdd,
+   * activation), the ops the exporter and trainer use ({@link io.github.tflxmert.graph.KernelFusion}).
+   */
+  static final Map<String, LoadOptions> OTHER_OPTIONS = Map.of(
+      "with the graph optimizer", LoadOptions.defaults().withGraphOptimizer(true),
+      "with fused kernels off", LoadOptions.defaults().withFusedKernels(false));
+
+  static Stream<Arguments> otherOptions() {
+    List<Arguments> args = new ArrayList<>();
+    for (String name : References.NAMES) {
+      OTHER_OPTIONS.keySet().stream().sorted().forEach(how -> args.add(Arguments.of(name, how)));
     }
+    return args.stream();
   }
 
-  /**
-   * The same bar with fused kernels off: Dense layers as Keras builds them (MatMul, BiasAdd, activation), the ops
-   * the exporter and trainer use; the default fuses them ({@link io.github.tflxmert.graph.KernelFusion}).
-   */
-  @ParameterizedTest(name = "{0}")
-  @MethodSource("names")
-  void matchesWithFusedKernelsOff(String name) throws IOException {
+  @ParameterizedTest(name = "{0} {1}")
+  @MethodSource("otherOptions")
+  void matchesWithOtherLoadOptions(String name, String how) throws IOException {
     try (ReferenceDirectory ref = References.open(name);
-         LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(),
-             LoadOptions.defaults().withFusedKernels(false))) {
-      assertMatchesEveryCase(ref, model, name, "with fused kernels off");
+         LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(), OTHER_OPTIONS.get(how))) {
+      assertMatchesEveryCase(ref, model, name, how);
     }
   }
 

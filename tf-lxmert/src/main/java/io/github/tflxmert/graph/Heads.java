@@ -57,13 +57,11 @@ final class Heads {
       Operand<TFloat32> h = transform.apply(tf, lang);
       Operand<TInt32> seq = tf.gather(tf.shape(h), tf.constant(1), tf.constant(0));
       Operand<TFloat32> flat = tf.reshape(h, tf.constant(new int[] {-1, hidden}));              // [B*S,H]
-      if (fusion != KernelFusion.OFF) {
-        Operand<TFloat32> logits = KernelFusion.fusedMatMul(tf, flat, wordEmbeddings, true, bias, KernelFusion.BIAS_ADD);
-        return tf.reshape(logits, tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));  // [B,S,V]
-      }
-      Operand<TFloat32> logits = tf.linalg.matMul(flat, wordEmbeddings, MatMul.transposeB(true)); // [B*S,V]
+      boolean fused = fusion != KernelFusion.OFF;
+      Operand<TFloat32> logits = fused ? KernelFusion.fusedMatMul(tf, flat, wordEmbeddings, true, bias, false)
+          : tf.linalg.matMul(flat, wordEmbeddings, MatMul.transposeB(true));                   // [B*S,V]
       logits = tf.reshape(logits, tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));   // [B,S,V]
-      return tf.nn.biasAdd(logits, bias);
+      return fused ? logits : tf.nn.biasAdd(logits, bias);
     }
   }
 

@@ -3,7 +3,6 @@ package io.github.tflxmert.graph;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.Reshape;
 import org.tensorflow.op.math.Mean;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -40,35 +39,24 @@ public final class Layers {
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, String activation) {
       int rank = x.shape().numDimensions();
+      Operand<TFloat32> flat = rank == 2 ? x : tf.reshape(x, tf.constant(new int[] {-1, (int) in})); // [M, in]
       if (fusion == KernelFusion.OFF) {
-        Operand<TFloat32> y;
-        if (rank == 2) {
-          y = tf.nn.biasAdd(tf.linalg.matMul(x, kernel), bias);
-        } else {
-          y = tf.nn.biasAdd(unflatten(tf, x, rank, tf.linalg.matMul(flatten(tf, x), kernel)), bias);
-        }
+        Operand<TFloat32> y = tf.nn.biasAdd(unflatten(tf, x, rank, tf.linalg.matMul(flat, kernel)), bias);
         return activation == null ? y : activation(tf, activation, y);
       }
       boolean gelu = "gelu".equals(activation) && fusion == KernelFusion.ONEDNN;
-      Operand<TFloat32> y = KernelFusion.fusedMatMul(tf, rank == 2 ? x : flatten(tf, x), kernel, bias,
-          gelu ? KernelFusion.ONEDNN : KernelFusion.BIAS_ADD);
-      if (rank != 2) {
-        y = unflatten(tf, x, rank, y);
-      }
+      Operand<TFloat32> y = unflatten(tf, x, rank, KernelFusion.fusedMatMul(tf, flat, kernel, false, bias, gelu));
       return activation == null || gelu ? y : activation(tf, activation, y);
     }
 
-    private Operand<TFloat32> flatten(Ops tf, Operand<TFloat32> x) {
-      return tf.reshape(x, tf.constant(new int[] {-1, (int) in}));                            // [prod(lead), in]
-    }
-
-    /** y [prod(lead), out] → [..., out] with x's leading dimensions. */
+    /** y [M, out] → [..., out] with x's leading dimensions (y itself when x has rank 2). */
     private Operand<TFloat32> unflatten(Ops tf, Operand<TFloat32> x, int rank, Operand<TFloat32> y) {
+      if (rank == 2) {
+        return y;
+      }
       Operand<TInt32> dims = tf.shape(x);                                                      // [rank]
       Operand<TInt32> lead = tf.slice(dims, tf.constant(new int[] {0}), tf.constant(new int[] {rank - 1}));
-      Reshape<TFloat32> back = tf.reshape(y, tf.concat(List.of(lead, tf.constant(new int[] {(int) out})),
-          tf.constant(0)));
-      return back;
+      return tf.reshape(y, tf.concat(List.of(lead, tf.constant(new int[] {(int) out})), tf.constant(0)));
     }
   }
 
@@ -76,11 +64,7 @@ public final class Layers {
    * A Keras LayerNormalization's weights: gamma [H], beta [H], and whether it runs as one oneDNN kernel
    * ({@link KernelFusion#ONEDNN}).
    */
-  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps, boolean fused) {
-    public LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps) {
-      this(gamma, beta, eps, false);
-    }
-
+  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps, boolean oneDnn) {
     public static LayerNorm create(ModelScope ms, String path, long size, float eps) {
       return new LayerNorm(ms.weight(path, "gamma", size), ms.weight(path, "beta", size), eps,
           ms.kernelFusion() == KernelFusion.ONEDNN);
@@ -91,7 +75,7 @@ public final class Layers {
      * tf.nn.moments then tf.nn.batch_normalization, op for op.
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
-      if (fused) {
+      if (oneDnn) {
         return KernelFusion.layerNorm(tf, x, gamma, beta, eps);
       }
       if (eps >= 1.001e-5f) {

@@ -52,15 +52,8 @@ public final class ModelScope {
    * A scope whose weights are placeholders named after the HF names (no variables): the caller feeds the weight
    * tensors on every run. TensorFlow shares fed buffers instead of copying them, so the weights exist once, are
    * loaded with a single copy from the file and no assign runs; the inference predictor uses this. Such a graph
-   * cannot be exported or trained (use {@link #ModelScope(Graph)} for that).
-   */
-  public static ModelScope withFedWeights(Graph graph) {
-    return withFedWeights(graph, KernelFusion.OFF);
-  }
-
-  /**
-   * {@link #withFedWeights(Graph)} whose Dense layers run as fused kernels as far as {@code fusion} says (the
-   * inference predictor passes {@link KernelFusion#best}).
+   * cannot be exported or trained (use {@link #ModelScope(Graph)} for that). Its Dense layers and LayerNorms run
+   * as fused kernels as far as {@code fusion} says (the inference predictor passes {@link KernelFusion#best}).
    */
   public static ModelScope withFedWeights(Graph graph, KernelFusion fusion) {
     return new ModelScope(graph, PrefixScope.rootOps(graph), true, fusion);

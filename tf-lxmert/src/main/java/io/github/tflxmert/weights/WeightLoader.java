@@ -296,7 +296,7 @@ public final class WeightLoader {
       } finally {
         awaitQuietly(other); // the reader must be finished (or failed) before anything is freed or returned
       }
-      await(other);
+      await(other, "loading weights");
       Map<ModelScope.Weight, TFloat32> tensors = new LinkedHashMap<>();
       for (ModelScope.Weight w : ms.weights().values()) { // graph order
         tensors.put(w, myTensors.containsKey(w) ? myTensors.get(w) : theirTensors.get(w));
@@ -345,18 +345,19 @@ public final class WeightLoader {
     }
   }
 
-
-
   /** The result of {@link #read}: the plan and one tensor per weight (owned by the caller). */
   public record Read(Plan plan, Map<ModelScope.Weight, TFloat32> tensors) {}
 
-  /** The task's result, with its exceptions rethrown as they were thrown. */
-  private static <T> T await(Future<T> f) throws IOException {
+  /**
+   * The task's result, with its exceptions rethrown as they were thrown (checked ones other than IOException
+   * wrapped in one); {@code what} names the task in the message when this thread is interrupted while waiting.
+   */
+  public static <T> T await(Future<T> f, String what) throws IOException {
     try {
       return f.get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted while loading weights", e);
+      throw new IOException("interrupted while " + what, e);
     } catch (ExecutionException e) {
       Throwable c = e.getCause();
       if (c instanceof IOException io) {
