@@ -1,7 +1,15 @@
 package io.github.tflxmert;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,9 +60,17 @@ public record LxmertConfig(
   /** Activations the graph builder implements. */
   public static final Set<String> ACTIVATIONS = Set.of("gelu", "gelu_new", "relu", "tanh", "sigmoid", "silu", "swish");
 
-  // Trailing content after the object (a concatenated or half-overwritten file) is an error, as in Python's json.
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  /**
+   * Parses config.json with Jackson's streaming parser into a node tree ({@link #parse}): an ObjectMapper takes
+   * about 0.2 s to set up on a cold JVM, which sat on the critical path of every model load (the graph is built from
+   * the config). The mapper is made only for writing ({@link Mapper}).
+   */
+  private static final JsonFactory FACTORY = new JsonFactory();
+
+  /** The ObjectMapper, made on first use (writing and {@link #with}; loading never needs it). */
+  private static final class Mapper {
+    static final ObjectMapper JSON = new ObjectMapper();
+  }
 
   public LxmertConfig {
     positive("vocab_size", vocabSize);
@@ -99,7 +115,7 @@ public record LxmertConfig(
 
   /** HF's defaults: the {@code unc-nlp/lxmert-base-uncased} configuration. */
   public static LxmertConfig defaults() {
-    return fromJson(JSON.createObjectNode(), "<defaults>");
+    return fromJson(JsonNodeFactory.instance.objectNode(), "<defaults>");
   }
 
   /** Largest config.json read (HF's are about 1 KB); a bigger file is refused before it is parsed. */
@@ -122,21 +138,85 @@ public record LxmertConfig(
       throw new IllegalArgumentException(file + ": expected a config.json of at most " + MAX_JSON_BYTES
           + " bytes, found " + size + " bytes");
     }
-    JsonNode root;
-    try {
-      root = JSON.readTree(file.toFile());
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+    try (JsonParser p = FACTORY.createParser(file.toFile())) {
+      return fromJson(parse(p, file.toString()), file.toString());
     }
-    return fromJson(root, file.toString());
   }
 
   /** Parses the JSON text of a config; {@code source} names it in error messages. */
   public static LxmertConfig fromJsonString(String json, String source) {
+    try (JsonParser p = FACTORY.createParser(json)) {
+      return fromJson(parse(p, source), source);
+    } catch (IOException e) { // a String source has no I/O of its own
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * The document as a node tree, as ObjectMapper.readTree makes it (integers as int, long or big-integer nodes,
+   * other numbers as doubles, the last of duplicate keys kept, an empty document as a missing node); trailing
+   * content after the value (a concatenated or half-overwritten file) is an error, as in Python's json. Nesting is
+   * bounded by the parser (1,000 levels), so the recursion is too.
+   *
+   * @throws IllegalArgumentException "{@code source}: not valid JSON: ..." for malformed text
+   */
+  private static JsonNode parse(JsonParser p, String source) throws IOException {
     try {
-      return fromJson(JSON.readTree(json), source);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      if (p.nextToken() == null) {
+        return MissingNode.getInstance();
+      }
+      JsonNode root = value(p);
+      JsonToken extra = p.nextToken();
+      if (extra != null) {
+        throw new IllegalArgumentException(source + ": not valid JSON: Trailing token (of type " + extra
+            + ") found after value");
+      }
+      return root;
+    } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(source + ": not valid JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** The value starting at the parser's current token, which it leaves on the value's last token. */
+  private static JsonNode value(JsonParser p) throws IOException {
+    JsonNodeFactory nodes = JsonNodeFactory.instance;
+    switch (p.currentToken()) {
+      case START_OBJECT -> {
+        ObjectNode o = nodes.objectNode();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String name = p.currentName();
+          p.nextToken();
+          o.set(name, value(p));
+        }
+        return o;
+      }
+      case START_ARRAY -> {
+        ArrayNode a = nodes.arrayNode();
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+          a.add(value(p));
+        }
+        return a;
+      }
+      case VALUE_STRING -> {
+        return nodes.textNode(p.getText());
+      }
+      case VALUE_NUMBER_INT -> {
+        return switch (p.getNumberType()) {
+          case INT -> nodes.numberNode(p.getIntValue());
+          case LONG -> nodes.numberNode(p.getLongValue());
+          default -> nodes.numberNode(p.getBigIntegerValue());
+        };
+      }
+      case VALUE_NUMBER_FLOAT -> {
+        return nodes.numberNode(p.getDoubleValue());
+      }
+      case VALUE_TRUE, VALUE_FALSE -> {
+        return nodes.booleanNode(p.getBooleanValue());
+      }
+      case VALUE_NULL -> {
+        return nodes.nullNode();
+      }
+      default -> throw new JsonParseException(p, "unexpected token " + p.currentToken());
     }
   }
 
@@ -204,13 +284,13 @@ public record LxmertConfig(
 
   /** Writes {@link #toJsonMap()} as a pretty-printed {@code config.json}. */
   public void writeJson(Path file) throws IOException {
-    Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJsonMap()));
+    Files.writeString(file, Mapper.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJsonMap()));
   }
 
   /** A copy with some fields replaced, given by their HF names (e.g. {@code "l_layers", 2}). */
   public LxmertConfig with(Map<String, ?> overrides) {
-    ObjectNode node = JSON.valueToTree(toJsonMap());
-    overrides.forEach((k, v) -> node.set(k, JSON.valueToTree(v)));
+    ObjectNode node = Mapper.JSON.valueToTree(toJsonMap());
+    overrides.forEach((k, v) -> node.set(k, Mapper.JSON.valueToTree(v)));
     return fromJson(node, "<overrides>");
   }
 
