@@ -61,9 +61,9 @@ public record LxmertConfig(
   public static final Set<String> ACTIVATIONS = Set.of("gelu", "gelu_new", "relu", "tanh", "sigmoid", "silu", "swish");
 
   /**
-   * Parses config.json with Jackson's streaming parser into a node tree ({@link #parse}): an ObjectMapper takes
-   * about 0.2 s to set up on a cold JVM, which sat on the critical path of every model load (the graph is built from
-   * the config). The mapper is made only for writing ({@link Mapper}).
+   * Parses config.json with Jackson's streaming parser into a node tree ({@link #parse}): setting up an
+   * ObjectMapper is slow on a cold JVM, and it sat on the critical path of every model load (the graph is built
+   * from the config). The mapper is made only for writing ({@link Mapper}).
    */
   private static final JsonFactory FACTORY = new JsonFactory();
 
