@@ -1,5 +1,6 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.array.Shapes;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;

@@ -1,5 +1,7 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.array.IntArray;
+import io.github.tflxmert.array.FloatArray;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;

@@ -1,5 +1,6 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.array.Shapes;
 import java.util.ArrayList;
 import java.util.List;
 

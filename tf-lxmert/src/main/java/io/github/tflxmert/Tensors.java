@@ -1,5 +1,7 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.array.IntArray;
+import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.graph.LxmertGraph;
 import java.util.List;
 import org.tensorflow.Session;

@@ -1,11 +1,13 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.array.IntArray;
+import io.github.tflxmert.array.FloatArray;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.tflxmert.io.Npy;
+import io.github.tflxmert.array.Npy;
 import io.github.tflxmert.reference.ParityReport;
 import io.github.tflxmert.weights.WeightNames;
 import java.io.IOException;

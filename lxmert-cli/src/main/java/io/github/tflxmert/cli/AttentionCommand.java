@@ -1,6 +1,6 @@
 package io.github.tflxmert.cli;
 
-import io.github.tflxmert.IntArray;
+import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;

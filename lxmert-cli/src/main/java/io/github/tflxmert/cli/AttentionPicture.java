@@ -1,6 +1,6 @@
 package io.github.tflxmert.cli;
 
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;

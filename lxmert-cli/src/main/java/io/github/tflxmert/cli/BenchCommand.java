@@ -2,7 +2,7 @@ package io.github.tflxmert.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
@@ -134,7 +134,7 @@ final class BenchCommand implements Callable<Integer> {
     return LxmertInputs.builder().inputIds(ids)
         .visualFeats(new FloatArray(new long[] {batch, regions, c.visualFeatDim()}, f))
         .visualPos(new FloatArray(new long[] {batch, regions, 4}, b))
-        .visualAttentionMask(io.github.tflxmert.IntArray.filled(batch, regions, 1)).build();
+        .visualAttentionMask(io.github.tflxmert.array.IntArray.filled(batch, regions, 1)).build();
   }
 
   static double pct(double[] sorted, int p) {

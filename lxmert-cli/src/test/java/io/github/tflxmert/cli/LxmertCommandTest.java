@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.io.Npy;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.Npy;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertModel;
-import io.github.tflxmert.io.Npy;
+import io.github.tflxmert.array.Npy;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;

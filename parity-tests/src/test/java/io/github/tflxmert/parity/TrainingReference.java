@@ -2,9 +2,9 @@ package io.github.tflxmert.parity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.io.Npy;
-import io.github.tflxmert.io.NpyArray;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.Npy;
+import io.github.tflxmert.array.NpyArray;
 import io.github.tflxmert.training.PretrainingLabels;
 import java.io.IOException;
 import java.nio.ByteBuffer;

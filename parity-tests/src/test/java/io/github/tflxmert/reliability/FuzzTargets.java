@@ -1,8 +1,8 @@
 package io.github.tflxmert.reliability;
 
 import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.io.Npy;
-import io.github.tflxmert.io.NpyArray;
+import io.github.tflxmert.array.Npy;
+import io.github.tflxmert.array.NpyArray;
 import io.github.tflxmert.reference.ReferenceDirectory;
 import io.github.tflxmert.weights.H5WeightSource;
 import io.github.tflxmert.weights.SafetensorsWeightSource;

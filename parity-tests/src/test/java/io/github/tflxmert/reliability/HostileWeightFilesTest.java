@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;

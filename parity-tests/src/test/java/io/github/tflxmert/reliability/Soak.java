@@ -1,6 +1,6 @@
 package io.github.tflxmert.reliability;
 
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;

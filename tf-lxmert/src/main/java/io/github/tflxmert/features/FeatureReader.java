@@ -1,8 +1,8 @@
 package io.github.tflxmert.features;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.io.Npy;
-import io.github.tflxmert.io.NpyArray;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.Npy;
+import io.github.tflxmert.array.NpyArray;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package io.github.tflxmert.features;
 
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import java.util.Arrays;
 
 /**

@@ -1,6 +1,6 @@
 package io.github.tflxmert.reference;
 
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;

@@ -2,12 +2,12 @@ package io.github.tflxmert.reference;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.IntArray;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.io.Npy;
-import io.github.tflxmert.io.NpyArray;
+import io.github.tflxmert.array.Npy;
+import io.github.tflxmert.array.NpyArray;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package io.github.tflxmert.tokenizer;
 
-import io.github.tflxmert.IntArray;
+import io.github.tflxmert.array.IntArray;
 import java.util.Arrays;
 
 /**

@@ -2,8 +2,8 @@ package io.github.tflxmert.training;
 
 import io.github.tflxmert.Tensors;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.IntArray;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.graph.LxmertGraph;

@@ -1,7 +1,7 @@
 package io.github.tflxmert.training;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.IntArray;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.IntArray;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;

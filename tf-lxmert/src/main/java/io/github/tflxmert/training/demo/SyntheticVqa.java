@@ -1,7 +1,7 @@
 package io.github.tflxmert.training.demo;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.IntArray;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LxmertInputs;
 import java.util.ArrayList;
 import java.util.HashMap;

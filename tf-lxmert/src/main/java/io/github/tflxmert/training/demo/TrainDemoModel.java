@@ -1,6 +1,6 @@
 package io.github.tflxmert.training.demo;
 
-import io.github.tflxmert.FloatArray;
+import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;

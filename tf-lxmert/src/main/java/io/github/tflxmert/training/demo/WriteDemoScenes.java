@@ -1,7 +1,7 @@
 package io.github.tflxmert.training.demo;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.io.Npy;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.Npy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,5 @@
-package io.github.tflxmert.io;
+package io.github.tflxmert.array;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.IntArray;
 import java.util.Arrays;
 
 /**

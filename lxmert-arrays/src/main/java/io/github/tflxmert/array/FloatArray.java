@@ -1,4 +1,4 @@
-package io.github.tflxmert;
+package io.github.tflxmert.array;
 
 import java.util.Arrays;
 

@@ -1,8 +1,5 @@
-package io.github.tflxmert.io;
+package io.github.tflxmert.array;
 
-import io.github.tflxmert.FloatArray;
-import io.github.tflxmert.IntArray;
-import io.github.tflxmert.Shapes;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
