@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Loads SavedModels exported from Java (ExportParityTest with -Dlxmert.export.dir) in Python with
 tf.saved_model.load, calls both signatures on every case of the reference, and compares with the Python
-reference outputs (max abs <= --atol). Proves TF-ecosystem consumers can use the Java export.
+reference outputs under the project's tolerance model (tolerance.py). Proves TF-ecosystem consumers can use the
+Java export.
 
-Usage: check_java_export.py EXPORT_ROOT REFERENCE_ROOT [--names tiny wide] [--atol 1e-5]
+Usage: check_java_export.py EXPORT_ROOT REFERENCE_ROOT [--names tiny wide] [--rtol 1.3e-6] [--atol 1e-5]
 """
 import argparse
 import json
@@ -14,13 +15,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tolerance  # noqa: E402
+
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("exports")
     ap.add_argument("references")
     ap.add_argument("--names", nargs="+", default=["tiny", "wide"])
-    ap.add_argument("--atol", type=float, default=1e-5)
+    ap.add_argument("--rtol", type=float, default=tolerance.RTOL)
+    ap.add_argument("--atol", type=float, default=tolerance.ATOL)
     args = ap.parse_args()
     failed = False
     for name in args.names:
@@ -44,14 +49,17 @@ def main():
                     else:  # stacked per-layer tuple
                         pairs = [(t[i], f"{key}.{i}") for i in range(t.shape[0])]
                     for actual, ref_key in pairs:
-                        ref = np.load(os.path.join(ref_dir, case["outputs"][ref_key]["file"]))
-                        d = float(np.max(np.abs(actual.astype(np.float64) - ref))) if ref.size else 0.0
-                        worst = max(worst, d)
-                        if d > args.atol or actual.shape != ref.shape:
+                        entry = case["outputs"][ref_key]
+                        ref = np.load(os.path.join(ref_dir, entry["file"]))
+                        worst = max(worst, tolerance.max_abs(actual, ref) if actual.shape == ref.shape else np.inf)
+                        why = tolerance.check(actual, ref, rtol=args.rtol, atol=args.atol,
+                                              noise=entry.get("python_noise", {}).get("max_abs"))
+                        if why:
                             failed = True
-                            print(f"  {name}/{case['name']} {sig_name} {ref_key}: max abs {d:.3g} shape {actual.shape}")
+                            print(f"  {name}/{case['name']} {sig_name} {ref_key}: {why}")
         print(f"Java export {name} loaded in Python (tf.saved_model.load, both signatures): "
-              f"max abs vs Python reference {worst:.3g} (atol {args.atol:g}) {'FAILED' if failed else 'ok'}")
+              f"max abs vs Python reference {worst:.3g} (rtol {args.rtol:g}, atol {args.atol:g}) "
+              f"{'FAILED' if failed else 'ok'}")
     sys.exit(1 if failed else 0)
 
 

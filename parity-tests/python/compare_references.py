@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Compares two reference directories written by export_reference.py (e.g. the committed fixtures and a fresh
-regeneration): same config, cases and tensor names/shapes/dtypes, every input and output within --atol, and
+regeneration, possibly on another CPU): same config, cases and tensor names/shapes/dtypes, inputs equal, every
+output within the project's tolerance model (tolerance.py: |a - e| <= atol + rtol |e|, NaN/Inf in place), and
 every checkpoint tensor equal. Prints one line per set and the drifted tensors; exits 1 on any drift.
 
-Usage: compare_references.py COMMITTED_ROOT FRESH_ROOT [--names tiny wide] [--atol 1e-6]
+Usage: compare_references.py COMMITTED_ROOT FRESH_ROOT [--names tiny wide] [--rtol 1.3e-6] [--atol 1e-5]
 """
 import argparse
 import json
@@ -13,13 +14,16 @@ import sys
 import numpy as np
 from safetensors.numpy import load_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tolerance  # noqa: E402
+
 
 def load_manifest(d):
     with open(os.path.join(d, "manifest.json")) as f:
         return json.load(f)
 
 
-def compare(a_dir, b_dir, atol):
+def compare(a_dir, b_dir, rtol, atol):
     problems = []
     worst = (0.0, None)
     a, b = load_manifest(a_dir), load_manifest(b_dir)
@@ -44,11 +48,14 @@ def compare(a_dir, b_dir, atol):
                 if x.shape != y.shape or x.dtype != y.dtype:
                     problems.append(f"{name}/{kind}/{t}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}")
                     continue
-                d = float(np.max(np.abs(x.astype(np.float64) - y.astype(np.float64)))) if x.size else 0.0
+                d = tolerance.max_abs(x, y)
                 if d > worst[0]:
                     worst = (d, f"{name}/{t}")
-                if d > atol:
-                    problems.append(f"{name}/{kind}/{t}: max abs difference {d:.3g} > {atol:g}")
+                # Inputs are data, equal on every machine; outputs are computed, equal under the tolerance model.
+                why = (None if np.array_equal(x, y) else "inputs differ") if kind == "inputs" else \
+                    tolerance.check(y, x, rtol=rtol, atol=atol)
+                if why:
+                    problems.append(f"{name}/{kind}/{t}: {why}")
     for rel in ("model/model.safetensors", "model-pt/model.safetensors"):
         wa, wb = load_file(os.path.join(a_dir, rel)), load_file(os.path.join(b_dir, rel))
         if set(wa) != set(wb):
@@ -56,11 +63,11 @@ def compare(a_dir, b_dir, atol):
         for k in wa:
             if k in wb and not np.array_equal(wa[k], wb[k]):
                 problems.append(f"{rel}: weight {k} differs")
-    compare_training(a_dir, b_dir, atol, problems)
+    compare_training(a_dir, b_dir, rtol, atol, problems)
     return problems, worst
 
 
-def compare_training(a_dir, b_dir, atol, problems):
+def compare_training(a_dir, b_dir, rtol, atol, problems):
     """training/ (export_training_reference.py): labels, loss terms, and the one-step weights where present."""
     ta, tb = os.path.join(a_dir, "training"), os.path.join(b_dir, "training")
     if os.path.isdir(ta) != os.path.isdir(tb):
@@ -85,8 +92,9 @@ def compare_training(a_dir, b_dir, atol, problems):
         if set(wa) != set(wb):
             problems.append("training/updated.safetensors: tensor names differ")
         for k in wa:
-            if k in wb and float(np.max(np.abs(wa[k].astype(np.float64) - wb[k]))) > atol:
-                problems.append(f"training/updated.safetensors: {k} differs by more than {atol:g}")
+            why = tolerance.check(wb[k], wa[k], rtol=rtol, atol=atol) if k in wb else None
+            if why:
+                problems.append(f"training/updated.safetensors: {k}: {why}")
 
 
 def main():
@@ -94,13 +102,15 @@ def main():
     ap.add_argument("committed")
     ap.add_argument("fresh")
     ap.add_argument("--names", nargs="+", default=["tiny", "wide"])
-    ap.add_argument("--atol", type=float, default=1e-6)
+    ap.add_argument("--rtol", type=float, default=tolerance.RTOL)
+    ap.add_argument("--atol", type=float, default=tolerance.ATOL)
     args = ap.parse_args()
     failed = False
     for n in args.names:
-        problems, worst = compare(os.path.join(args.committed, n), os.path.join(args.fresh, n), args.atol)
+        problems, worst = compare(os.path.join(args.committed, n), os.path.join(args.fresh, n), args.rtol, args.atol)
         status = "DRIFT" if problems else "ok"
-        print(f"reference {n}: {status}; largest difference {worst[0]:.3g} ({worst[1]}), atol {args.atol:g}")
+        print(f"reference {n}: {status}; largest difference {worst[0]:.3g} ({worst[1]}), rtol {args.rtol:g}, "
+              f"atol {args.atol:g}")
         for p in problems:
             print("  " + p)
         failed |= bool(problems)

@@ -2,7 +2,9 @@ package io.github.tflxmert;
 
 import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.NpyArray;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -64,6 +66,60 @@ public final class LxmertInputs {
 
   public static Builder builder() {
     return new Builder();
+  }
+
+  /** The input names HF's signature uses, in its order. */
+  public static final java.util.List<String> NAMES = java.util.List.of("input_ids", "attention_mask", "token_type_ids",
+      "visual_feats", "visual_pos", "visual_attention_mask");
+
+  /**
+   * Inputs from arrays named as HF names them (e.g. the {@code .npy} files of a reference directory case): ids and
+   * masks as integer arrays, features and boxes as float arrays; absent optional inputs take their defaults.
+   *
+   * @throws IllegalArgumentException naming an input that is unknown, missing or of the wrong kind
+   */
+  public static LxmertInputs fromArrays(Map<String, NpyArray> arrays) {
+    for (String n : arrays.keySet()) {
+      if (!NAMES.contains(n)) {
+        throw new IllegalArgumentException("input " + n + ": expected one of " + NAMES + ", found " + n);
+      }
+    }
+    Builder b = builder().inputIds(ints(arrays, "input_ids")).visualFeats(floats(arrays, "visual_feats"))
+        .visualPos(floats(arrays, "visual_pos"));
+    if (arrays.containsKey("attention_mask")) {
+      b.attentionMask(ints(arrays, "attention_mask"));
+    }
+    if (arrays.containsKey("token_type_ids")) {
+      b.tokenTypeIds(ints(arrays, "token_type_ids"));
+    }
+    if (arrays.containsKey("visual_attention_mask")) {
+      b.visualAttentionMask(ints(arrays, "visual_attention_mask"));
+    }
+    return b.build();
+  }
+
+  private static NpyArray array(Map<String, NpyArray> arrays, String name) {
+    NpyArray a = arrays.get(name);
+    if (a == null) {
+      throw new IllegalArgumentException(name + ": expected an array, found none");
+    }
+    return a;
+  }
+
+  private static IntArray ints(Map<String, NpyArray> arrays, String name) {
+    NpyArray a = array(arrays, name);
+    if (a.isFloat()) {
+      throw new IllegalArgumentException(name + ": expected an integer array, found " + a.dtype() + " in " + a.source());
+    }
+    return a.toIntArray();
+  }
+
+  private static FloatArray floats(Map<String, NpyArray> arrays, String name) {
+    NpyArray a = array(arrays, name);
+    if (!a.isFloat()) {
+      throw new IllegalArgumentException(name + ": expected a float array, found " + a.dtype() + " in " + a.source());
+    }
+    return a.toFloatArray();
   }
 
   public IntArray inputIds() {

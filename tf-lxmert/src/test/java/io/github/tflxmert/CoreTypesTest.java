@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tflxmert.array.Npy;
-import io.github.tflxmert.reference.ParityReport;
 import io.github.tflxmert.weights.WeightNames;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -80,23 +79,6 @@ class CoreTypesTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> Npy.parse(truncated, "x.npy")).getMessage()
         .contains("data bytes"));
     assertThrows(IllegalArgumentException.class, () -> Npy.parse("hello world!".getBytes(), "x.npy"));
-  }
-
-  @Test
-  void parityReportFindsTheWorstTensorAndArgmaxFlips() {
-    FloatArray ref = new FloatArray(new long[] {1, 3}, new float[] {0f, 1f, 0.5f});
-    FloatArray near = new FloatArray(new long[] {1, 3}, new float[] {0f, 1.000001f, 0.5f});
-    FloatArray flipped = new FloatArray(new long[] {1, 3}, new float[] {0f, 0.4f, 0.5f});
-    ParityReport ok = ParityReport.compare("t", Map.of("cross_relationship_score", ref),
-        Map.of("cross_relationship_score", near), 1e-5);
-    assertTrue(ok.passed(), ok.table());
-    ParityReport bad = ParityReport.compare("t", Map.of("question_answering_score", ref),
-        Map.of("question_answering_score", flipped), 0.2);
-    assertFalse(bad.passed());
-    assertEquals(1, bad.worst().argmaxMismatches());
-    ParityReport missing = ParityReport.compare("t", Map.of("pooled_output", ref), Map.of(), 1e-5);
-    assertFalse(missing.passed());
-    assertTrue(missing.summary().contains("pooled_output"));
   }
 
   @Test

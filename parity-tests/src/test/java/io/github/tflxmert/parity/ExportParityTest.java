@@ -12,7 +12,6 @@ import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.export.SavedModelExporter;
-import io.github.tflxmert.reference.ReferenceDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +57,7 @@ class ExportParityTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("names")
   void exportedSavedModelReloadsBitIdentical(String name) throws IOException {
-    try (ReferenceDirectory ref = References.open(name);
+    try (LxmertReference ref = References.open(name);
          LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(),
              LoadOptions.defaults().withGraphOptimizer(true).withFusedKernels(false))) {
       Path base = exportBase(name);
@@ -77,7 +76,7 @@ class ExportParityTest {
               "visual_pos", "visual_attention_mask"), sd.getInputsMap().keySet());
           assertEquals(new java.util.TreeSet<>(keys), new java.util.TreeSet<>(sd.getOutputsMap().keySet()));
         }
-        for (ReferenceDirectory.Case c : ref.cases()) {
+        for (LxmertReference.Case c : ref.cases()) {
           LxmertInputs in = c.inputs();
           Map<String, FloatArray> expected = model.predict(in, OutputSelection.all(model.config())).asMap();
           for (String sig : List.of("serving_default", "int64_serving")) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.reference.ReferenceDirectory;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
 import io.github.tflxmert.training.PretrainingLosses;
@@ -31,7 +30,7 @@ class LossParityTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("names")
   void everyLossTermMatchesPython(String name) throws IOException {
-    try (ReferenceDirectory ref = References.open(name);
+    try (LxmertReference ref = References.open(name);
          LxmertTrainer trainer = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
              TrainingOptions.plainAdam())) {
       TrainingReference tr = new TrainingReference(ref.dir());
@@ -59,7 +58,7 @@ class LossParityTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("names")
   void subsetsOfTermsAndIgnoreIndex(String name) throws IOException {
-    try (ReferenceDirectory ref = References.open(name);
+    try (LxmertReference ref = References.open(name);
          LxmertTrainer qaOnly = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
              TrainingOptions.plainAdam().withLosses(PretrainingLosses.Options.only("qa")));
          LxmertTrainer mlmIgnore = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),

@@ -1,6 +1,5 @@
 package io.github.tflxmert.parity;
 
-import io.github.tflxmert.reference.ReferenceDirectory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,11 +21,28 @@ final class References {
     return p.isBlank() ? Path.of("fixtures") : Path.of(p);
   }
 
-  static ReferenceDirectory open(String name) throws IOException {
+  /**
+   * The tolerance model every parity test uses: {@link ParityOptions#defaults()} (torch's float32 rtol/atol, with
+   * the Python-noise rule), overridable with {@code -Dlxmert.parity.strict=true}.
+   */
+  static ParityOptions options() {
+    return ParityOptions.defaults().withStrict(Boolean.getBoolean("lxmert.parity.strict"));
+  }
+
+  /**
+   * Whether the reference was generated live on this machine, in this run, with the default runtime settings
+   * ({@code -Dlxmert.reference.live=true}, set by .ci/run's live step). Only then is bit identity a real property
+   * of running Python's own SavedModel from Java; against committed fixtures, made on another CPU, it is not.
+   */
+  static boolean live() {
+    return Boolean.getBoolean("lxmert.reference.live") && !System.getProperty("lxmert.reference.dir", "").isBlank();
+  }
+
+  static LxmertReference open(String name) throws IOException {
     Path dir = root().resolve(name);
     if (!Files.isDirectory(dir)) {
       throw new IllegalStateException("reference directory " + dir.toAbsolutePath() + " does not exist");
     }
-    return ReferenceDirectory.open(dir);
+    return LxmertReference.open(dir);
   }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.tflxmert.reference.ReferenceDirectory;
 import io.github.tflxmert.savedmodel.SavedModelInfo;
 import java.nio.file.Files;
 import java.util.Arrays;
@@ -31,7 +30,7 @@ class SavedModelInspectTest {
   @ParameterizedTest
   @MethodSource("names")
   void textMatchesSavedModelCli(String name) throws Exception {
-    try (ReferenceDirectory ref = References.open(name)) {
+    try (LxmertReference ref = References.open(name)) {
       String listing = Files.readString(ref.file("saved_model_listing"));
       SavedModelInfo info = SavedModelInfo.inspect(ref.savedModelDir());
       String text = info.toText();
@@ -51,7 +50,7 @@ class SavedModelInspectTest {
   @ParameterizedTest
   @MethodSource("names")
   void jsonHasTheKeyFacts(String name) throws Exception {
-    try (ReferenceDirectory ref = References.open(name)) {
+    try (LxmertReference ref = References.open(name)) {
       SavedModelInfo info = SavedModelInfo.inspect(ref.savedModelDir().getParent()); // base dir: picks version 1
       JsonNode root = new ObjectMapper().readTree(info.toJson());
       assertEquals(1, root.path("version").asLong());

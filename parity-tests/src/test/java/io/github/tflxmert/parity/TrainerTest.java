@@ -11,7 +11,6 @@ import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.OutputNames;
 import io.github.tflxmert.OutputSelection;
-import io.github.tflxmert.reference.ReferenceDirectory;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
 import io.github.tflxmert.training.PretrainingLosses;
@@ -29,7 +28,7 @@ class TrainerTest {
   @TempDir
   Path tmp;
 
-  private static ReferenceDirectory tiny() throws IOException {
+  private static LxmertReference tiny() throws IOException {
     return References.open("tiny");
   }
 
@@ -43,7 +42,7 @@ class TrainerTest {
 
   @Test
   void checkpointResumeGivesTheSameWeightsAsTrainingStraightThrough() throws IOException {
-    try (ReferenceDirectory ref = tiny()) {
+    try (LxmertReference ref = tiny()) {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       PretrainingLabels y = tr.labels();
@@ -73,7 +72,7 @@ class TrainerTest {
 
   @Test
   void exportedModelLoadsForInferenceWithTheTrainedWeights() throws IOException {
-    try (ReferenceDirectory ref = tiny()) {
+    try (LxmertReference ref = tiny()) {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       Path out = tmp.resolve("exported");
@@ -101,7 +100,7 @@ class TrainerTest {
 
   @Test
   void qaHeadOnlyTrainsOnlyTheAnswerHeadAndLearnsTheBatch() throws IOException {
-    try (ReferenceDirectory ref = tiny()) {
+    try (LxmertReference ref = tiny()) {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       PretrainingLabels y = PretrainingLabels.builder().put("ans", tr.labels().get("ans")).build();
@@ -128,7 +127,7 @@ class TrainerTest {
 
   @Test
   void dropoutIsActiveInTheTrainingGraphOnly() throws IOException {
-    try (ReferenceDirectory ref = tiny()) {
+    try (LxmertReference ref = tiny()) {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       try (LxmertTrainer t = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
@@ -144,7 +143,7 @@ class TrainerTest {
 
   @Test
   void decoupledWeightDecayShrinksKernelsByLrTimesDecayAndLeavesBiases() throws IOException {
-    try (ReferenceDirectory ref = tiny()) {
+    try (LxmertReference ref = tiny()) {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       float lr = 1e-3f;

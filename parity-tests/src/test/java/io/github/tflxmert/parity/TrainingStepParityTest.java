@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.reference.ReferenceDirectory;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLosses;
 import io.github.tflxmert.training.TrainingOptions;
@@ -26,7 +25,7 @@ class TrainingStepParityTest {
 
   @Test
   void oneAdamStepMatchesPython() throws IOException {
-    try (ReferenceDirectory ref = References.open("tiny")) {
+    try (LxmertReference ref = References.open("tiny")) {
       TrainingReference tr = new TrainingReference(ref.dir());
       JsonNode step = tr.step();
       JsonNode hp = step.get("hyper_parameters");

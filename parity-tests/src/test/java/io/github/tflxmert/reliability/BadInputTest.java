@@ -11,8 +11,9 @@ import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.OutputSelection;
-import io.github.tflxmert.reference.ParityReport;
-import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.parity.ParityOptions;
+import io.github.tflxmert.parity.ParityReport;
+import io.github.tflxmert.parity.LxmertReference;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -36,22 +37,22 @@ import org.junit.jupiter.params.provider.MethodSource;
  * reference outputs for the valid case, bit for bit equal to its own first answer.
  */
 class BadInputTest {
-  static ReferenceDirectory ref;
+  static LxmertReference ref;
   static LxmertForPreTraining model;
-  static ReferenceDirectory.Case base;
+  static LxmertReference.Case base;
   static Map<String, FloatArray> expected;
   static OutputSelection selection;
   static LxmertOutputs firstAnswer;
 
   @BeforeAll
   static void open() throws IOException {
-    ref = ReferenceDirectory.open(Fixtures.tiny());
+    ref = LxmertReference.open(Fixtures.tiny());
     model = LxmertForPreTraining.fromPretrained(Fixtures.tinyModel());
     base = ref.caseNamed("b2_visual_mask");
     expected = base.outputs();
     selection = OutputSelection.of(expected.keySet());
     firstAnswer = model.predict(base.inputs(), selection);
-    ParityReport report = ParityReport.compare("b2_visual_mask", expected, firstAnswer.asMap(), 1e-5);
+    ParityReport report = base.compare("b2_visual_mask", firstAnswer.asMap(), ParityOptions.defaults(), null);
     assertTrue(report.passed(), report.table());
   }
 
@@ -212,7 +213,7 @@ class BadInputTest {
 
     LxmertOutputs again = model.predict(base.inputs(), selection);
     assertEquals(firstAnswer.asMap(), again.asMap(), "same instance, same input: bit-for-bit equal outputs");
-    ParityReport report = ParityReport.compare(name + " then b2_visual_mask", expected, again.asMap(), 1e-5);
+    ParityReport report = base.compare(name + " then b2_visual_mask", again.asMap(), ParityOptions.defaults(), null);
     assertTrue(report.passed(), report.table());
   }
 
@@ -237,7 +238,7 @@ class BadInputTest {
     }
     Parts slightly = new Parts(p.ids(), p.mask(), p.types(), p.feats(), set(p.pos(), -1e-3f, 1, 0, 0), p.vmask());
     assertTrue(slightly.build().validate(model.config()).visualPosWarning().isPresent());
-    for (ReferenceDirectory.Case c : ref.cases()) {
+    for (LxmertReference.Case c : ref.cases()) {
       assertTrue(c.inputs().visualPosWarning().isEmpty(), c + " boxes are normalised");
     }
     assertEquals(firstAnswer.asMap(), model.predict(base.inputs(), selection).asMap());

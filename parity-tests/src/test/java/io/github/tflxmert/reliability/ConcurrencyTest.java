@@ -10,7 +10,7 @@ import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.OutputNames;
 import io.github.tflxmert.OutputSelection;
-import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.parity.LxmertReference;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,14 +34,14 @@ import org.junit.jupiter.api.Test;
  * happens, and no native crash (which would kill this JVM).
  */
 class ConcurrencyTest {
-  static ReferenceDirectory ref;
+  static LxmertReference ref;
   static List<LxmertInputs> inputs = new ArrayList<>();
   static List<OutputSelection> selections;
 
   @BeforeAll
   static void open() throws IOException {
-    ref = ReferenceDirectory.open(Fixtures.tiny());
-    for (ReferenceDirectory.Case c : ref.cases()) {
+    ref = LxmertReference.open(Fixtures.tiny());
+    for (LxmertReference.Case c : ref.cases()) {
       inputs.add(c.inputs());
     }
     selections = List.of(

@@ -3,7 +3,7 @@ package io.github.tflxmert.reliability;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.array.Npy;
 import io.github.tflxmert.array.NpyArray;
-import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.parity.LxmertReference;
 import io.github.tflxmert.weights.H5WeightSource;
 import io.github.tflxmert.weights.SafetensorsWeightSource;
 import io.github.tflxmert.weights.WeightSource;
@@ -200,11 +200,11 @@ final class FuzzTargets {
     }
 
     public void run(byte[] input) throws IOException {
-      try (ReferenceDirectory ref = ReferenceDirectory.open(Fixtures.tiny(), input)) {
+      try (LxmertReference ref = LxmertReference.open(Fixtures.tiny(), input)) {
         ref.name();
         ref.versions();
         ref.hasSavedModel();
-        ReferenceDirectory.Case c = ref.cases().get(0);
+        LxmertReference.Case c = ref.cases().get(0);
         c.name();
         c.description();
         c.inputs();

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.parity.LxmertReference;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
@@ -28,7 +28,7 @@ class HostileManifestTest {
     edit.accept(m);
     byte[] bytes = m.toString().getBytes(StandardCharsets.UTF_8);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
-      try (ReferenceDirectory ref = ReferenceDirectory.open(Fixtures.tiny(), bytes)) {
+      try (LxmertReference ref = LxmertReference.open(Fixtures.tiny(), bytes)) {
         if (loadInputs) {
           ref.cases().get(0).inputs();
         }

@@ -13,7 +13,7 @@ import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.OutputSelection;
-import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.parity.LxmertReference;
 import io.github.tflxmert.weights.H5WeightSource;
 import io.github.tflxmert.weights.SafetensorsWeightSource;
 import io.github.tflxmert.weights.WeightSource;
@@ -60,11 +60,11 @@ class HostileWeightFilesTest {
   static LxmertConfig config;
   static byte[] h5;
   static byte[] safetensors;
-  static ReferenceDirectory ref;
+  static LxmertReference ref;
 
   @BeforeAll
   static void load() throws IOException {
-    ref = ReferenceDirectory.open(Fixtures.tiny());
+    ref = LxmertReference.open(Fixtures.tiny());
     config = ref.config();
     h5 = Fixtures.read(Fixtures.tinyModel().resolve("tf_model.h5"));
     safetensors = Fixtures.read(Fixtures.tinyModel().resolve("model.safetensors"));
@@ -248,7 +248,7 @@ class HostileWeightFilesTest {
     Files.createDirectories(h5f64.getParent());
     rewriteH5AsFloat64(Fixtures.tinyModel().resolve("tf_model.h5"), h5f64);
     Path stf64 = write("model.safetensors", safetensorsAsFloat64(safetensors));
-    ReferenceDirectory.Case c = ref.caseNamed("b3_padded");
+    LxmertReference.Case c = ref.caseNamed("b3_padded");
     OutputSelection sel = OutputSelection.all(config);
     Map<String, FloatArray> f32;
     try (LxmertForPreTraining m = LxmertForPreTraining.create(config, Fixtures.tinyModel().resolve("tf_model.h5"),
@@ -615,10 +615,10 @@ class HostileWeightFilesTest {
   @Test
   void aValidLoadStillMatchesTheReference() throws IOException {
     try (LxmertForPreTraining m = LxmertForPreTraining.fromPretrained(Fixtures.tinyModel())) {
-      ReferenceDirectory.Case c = ref.caseNamed("b1_equal");
+      LxmertReference.Case c = ref.caseNamed("b1_equal");
       Map<String, FloatArray> expected = c.outputs();
-      io.github.tflxmert.reference.ParityReport r = io.github.tflxmert.reference.ParityReport.compare("b1_equal",
-          expected, m.predict(c.inputs(), OutputSelection.of(expected.keySet())).asMap(), 1e-5);
+      io.github.tflxmert.parity.ParityReport r = c.compare("b1_equal", m.predict(c.inputs(),
+          OutputSelection.of(expected.keySet())).asMap(), io.github.tflxmert.parity.ParityOptions.defaults(), null);
       assertTrue(r.passed(), r.table());
     }
   }

@@ -5,7 +5,7 @@ import io.github.tflxmert.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.OutputSelection;
-import io.github.tflxmert.reference.ReferenceDirectory;
+import io.github.tflxmert.parity.LxmertReference;
 import io.github.tflxmert.training.LxmertTrainer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -82,9 +82,9 @@ public final class Soak {
       int calls = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
       int cycles = args.length > 1 ? Integer.parseInt(args[1]) : 200;
       int warmup = args.length > 2 ? Integer.parseInt(args[2]) : 1_000;
-      try (ReferenceDirectory ref = ReferenceDirectory.open(Fixtures.tiny())) {
+      try (LxmertReference ref = LxmertReference.open(Fixtures.tiny())) {
         List<LxmertInputs> inputs = new ArrayList<>();
-        for (ReferenceDirectory.Case c : ref.cases()) {
+        for (LxmertReference.Case c : ref.cases()) {
           inputs.add(c.inputs());
         }
         growth = soak(Fixtures.tinyModel(), inputs,
