@@ -47,11 +47,12 @@ PRESETS = {
         num_qa_labels=30, num_object_labels=16, num_attr_labels=4, l_layers=2, x_layers=1, r_layers=1,
         visual_feat_dim=128, visual_pos_dim=4, visual_loss_normalizer=6.67,
     ),
-    # Every dimension different from tiny, so no code can be tuned to one shape.
+    # Every dimension different from tiny, so no code can be tuned to one shape; a LayerNorm eps large enough
+    # (1e-3) that a port ignoring the config's eps fails parity (at 1e-6 the difference drowns in float32 noise).
     "wide": dict(
         vocab_size=211, hidden_size=32, num_attention_heads=4, intermediate_size=48, hidden_act="gelu",
         hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, max_position_embeddings=128,
-        type_vocab_size=3, initializer_range=0.02, layer_norm_eps=1e-6, pad_token_id=0,
+        type_vocab_size=3, initializer_range=0.02, layer_norm_eps=1e-3, pad_token_id=0,
         num_qa_labels=13, num_object_labels=11, num_attr_labels=7, l_layers=3, x_layers=2, r_layers=2,
         visual_feat_dim=72, visual_pos_dim=4, visual_loss_normalizer=6.67,
     ),
@@ -391,6 +392,18 @@ def main():
                     if why:
                         raise SystemExit(f"{fmt} reload differs from the model on {case['name']} {k}: {why}")
         checks[case["name"]] = c
+
+    # HF's eager code cannot run some cases (a visual mask with N != S): there, Python's own noise per tensor is
+    # the largest eager-vs-traced deviation of that tensor over the cases it could run, and says so.
+    measured = [c for c in manifest_cases if any("python_noise" in e for e in c["outputs"].values())]
+    for entry in manifest_cases:
+        if entry in measured:
+            continue
+        for k, e in entry["outputs"].items():
+            ds = [c["outputs"][k]["python_noise"]["max_abs"] for c in measured if k in c["outputs"]]
+            if ds:
+                e["python_noise"] = {"max_abs": max(ds), "source": "eager_vs_traced, largest over the cases eager "
+                                                                   "HF code can run (it cannot run this one)"}
 
     saved_model_entry = None
     if args.saved_model != "none":

@@ -46,7 +46,7 @@ def check(actual, expected, rtol=RTOL, atol=ATOL, noise=None):
         return None
     i = np.argwhere(over)[0].tolist()
     return (f"{int(over.sum())} of {a.size} elements over atol {atol:g} + rtol {rtol:g} * |expected| (max abs "
-            f"{d:.3g}; first at {i}: {a64[tuple(i)]!r} vs {e64[tuple(i)]!r})")
+            f"{d:.3g}; first at {i}: {float(a64[tuple(i)])!r} vs {float(e64[tuple(i)])!r})")
 
 
 def machine():

@@ -132,6 +132,15 @@ class LxmertCommandTest {
     Run fail = lxmert("parity", "--reference", bad.toString(), "--model", model.toString());
     assertEquals(1, fail.exit(), fail.out() + fail.err());
     assertTrue(fail.out().contains("FAILED") && fail.out().contains("worst pooled_output"), fail.out());
+    assertTrue(fail.out().contains("first divergence: pooled_output (pooler)"), fail.out());
+    // --help shows the tolerance model's two knobs; a negative tolerance is a usage error (exit 2).
+    Run help = lxmert("parity", "--help");
+    assertTrue(help.out().contains("--rtol") && help.out().contains("--atol") && help.out().contains("--strict"),
+        help.out());
+    Run neg = lxmert("parity", "--reference", FIXTURES.resolve("tiny").toString(), "--model", model.toString(),
+        "--atol", "-1");
+    assertEquals(2, neg.exit(), neg.out() + neg.err());
+    assertTrue(neg.err().contains("atol"), neg.err());
   }
 
   @Test
