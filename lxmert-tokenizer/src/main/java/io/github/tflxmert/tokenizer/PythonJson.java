@@ -45,8 +45,12 @@ final class PythonJson {
       return table;
     }
 
+    /** Called for the control chars marked above and for every non-ASCII char (null: written as it is). */
     @Override
     public SerializableString getEscapeSequence(int ch) {
+      if (ch >= 0x20) {
+        return null;
+      }
       String e = switch (ch) {
         case '\n' -> "\\n";
         case '\r' -> "\\r";
