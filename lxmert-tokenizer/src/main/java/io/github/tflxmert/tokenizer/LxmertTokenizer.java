@@ -188,9 +188,12 @@ public final class LxmertTokenizer {
     return encoder.encode(run(text), null);
   }
 
-  /** {@code [CLS] text [SEP] pair [SEP]}, as HF's {@code tokenizer(text, pair)}. */
+  /**
+   * {@code [CLS] text [SEP] pair [SEP]}, as HF's {@code tokenizer(text, pair)}; {@code pair} null is one sequence,
+   * as HF's {@code tokenizer(text, None)}.
+   */
   public Encoding encode(String text, String pair) {
-    return encoder.encode(run(text), run(pair));
+    return encoder.encode(run(text), pair == null ? null : run(pair));
   }
 
   /** A batch of single texts, as HF's {@code tokenizer(texts, padding=..., truncation=..., max_length=...)}. */
@@ -232,6 +235,9 @@ public final class LxmertTokenizer {
   }
 
   private Tokens run(String text) {
+    if (text == null) {
+      throw new IllegalArgumentException("text: expected a string to tokenize, found null");
+    }
     return added.tokenize(text, basic, new Tokens(vocab));
   }
 

@@ -60,6 +60,13 @@ class TokenizerTest {
     Encoding e = t.encode("want", "low lowest");
     assertArrayEquals(new int[] {1, 3, 2, 11, 12, 2}, e.inputIds());
     assertArrayEquals(new int[] {0, 0, 0, 1, 1, 1}, e.tokenTypeIds());
+    // No pair is one sequence, as HF's tokenizer(text, None) (`lxmert tokenize --text` without --pair).
+    Encoding single = t.encode("want", null);
+    assertArrayEquals(t.encode("want").inputIds(), single.inputIds());
+    assertArrayEquals(t.encode("want").offsets(), single.offsets());
+    assertEquals(List.of("[CLS]", "want", "[SEP]"), single.tokens());
+    IllegalArgumentException noText = assertThrows(IllegalArgumentException.class, () -> t.encode(null));
+    assertTrue(noText.getMessage().contains("text"), noText.getMessage());
     BatchEncoding b = t.encodeBatch(List.of("want", "want want want"),
         new EncodeOptions(Padding.LONGEST, Truncation.NONE, 0));
     assertEquals(new IntArray(new long[] {2, 5}, new int[] {1, 3, 2, 13, 13, 1, 3, 3, 3, 2}), b.inputIds());
