@@ -172,7 +172,10 @@ final class TokenizerConfig {
   }
 
   private static String kind(JsonNode v) {
-    if (v == null || v.isNull() || v.isMissingNode()) {
+    if (v == null || v.isMissingNode()) {
+      return "no JSON value (an empty file)";
+    }
+    if (v.isNull()) {
       return "null";
     }
     if (v.isObject()) {

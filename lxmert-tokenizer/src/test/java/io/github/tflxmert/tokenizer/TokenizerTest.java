@@ -133,6 +133,11 @@ class TokenizerTest {
         () -> LxmertTokenizer.fromDirectory(tmp));
     assertTrue(json.getMessage().contains("tokenizer_config.json") && json.getMessage().contains("invalid JSON")
         && json.getMessage().contains("line 1"), json.getMessage());
+    Files.writeString(tmp.resolve("tokenizer_config.json"), "");
+    IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+        () -> LxmertTokenizer.fromDirectory(tmp));
+    assertTrue(empty.getMessage().contains("tokenizer_config.json") && empty.getMessage().contains("empty file"),
+        empty.getMessage());
     Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"model_max_length\": 1.5}");
     IllegalArgumentException length = assertThrows(IllegalArgumentException.class,
         () -> LxmertTokenizer.fromDirectory(tmp));
