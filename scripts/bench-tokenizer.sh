@@ -8,10 +8,14 @@ cd "$root"
 py="${PYTHON:-$root/parity-tests/python/.venv/bin/python}"
 corpus="$(mktemp --suffix=.jsonl.gz)"
 trap 'rm -f "$corpus"' EXIT
-mvn -q -B -pl tf-lxmert package -DskipTests
+# TokenizerBenchmark is in lxmert-tokenizer's test sources (no main in the library jar); its class path is the
+# module's classes, its test classes and its dependencies (lxmert-arrays from the reactor, Jackson).
+mvn -q -B -ntp -pl lxmert-tokenizer -am test-compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
 "$py" parity-tests/python/bench_tokenizer.py --write-corpus "$corpus"
 vocab=parity-tests/fixtures/tokenizer/bert-base-uncased-vocab.txt
-java_line="$(java -XX:ActiveProcessorCount=1 -Xmx1g -cp tf-lxmert/target/classes \
+cp="lxmert-tokenizer/target/test-classes:lxmert-tokenizer/target/classes:$(cat lxmert-tokenizer/target/bench.classpath)"
+java_line="$(java -XX:ActiveProcessorCount=1 -Xmx1g -cp "$cp" \
   io.github.tflxmert.tokenizer.TokenizerBenchmark "$vocab" "$corpus" 5 7 | grep '^RESULT')"
 rust_line="$(RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$py" parity-tests/python/bench_tokenizer.py \
   --corpus "$corpus" --warmup 2 --rounds 7 | grep '^RESULT')"

@@ -17,6 +17,15 @@ Files written to DIR (gzip'd JSON lines, one object a line; read by TokenizerPar
   batch-<config>.jsonl.gz  batch/padding/truncation cases: {"name", "texts", "pairs", "padding", "truncation",
         "max_length", "ids", "type_ids", "mask"} (2-D, as the slow tokenizer returns them)
   decode-<config>.jsonl.gz {"ids", "skip_special_tokens", "clean_up_tokenization_spaces", "text"}
+  methods.jsonl.gz       HF's special-token helpers per config on ids of corpus entries and edge cases:
+        {"config", "ids0", "ids1" (or null), "build_inputs_with_special_tokens", "get_special_tokens_mask",
+         "get_special_tokens_mask_already" (already_has_special_tokens=True on ids0),
+         "create_token_type_ids_from_sequences"}; with ids1 and already_has_special_tokens=True HF raises
+         ValueError, which every record with ids1 asserts
+  save_pretrained.json   what save_pretrained and save_vocabulary write, per case (see SAVE_CASES): the files
+        by name, JSON files as their text, vocabularies as sha256 and size (each equals its source vocabulary)
+  save-input/            a model directory (tiny vocab.txt + a tokenizer_config.json with fields the tokenizer
+                         does not use) that the "from_pretrained" case loads and saves again
   manifest.json          versions, configs, counts, sha256 of the vocabularies
   DISAGREEMENTS.md       slow-vs-fast disagreements per config, with examples
 """
@@ -29,6 +38,7 @@ import platform
 import random
 import shutil
 import sys
+import tempfile
 import unicodedata
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -347,12 +357,121 @@ def decode_cases(slow, records):
     return out
 
 
+METHOD_CONFIGS = ("uncased", "tiny")
+
+
+def method_cases(name, slow, corpus, records):
+    """HF's build_inputs_with_special_tokens, get_special_tokens_mask and create_token_type_ids_from_sequences on
+    the ids of every 40th corpus entry (pairs included) and on edge cases: empty lists, ids with special tokens
+    already in them, ids past the vocabulary."""
+    n = len(slow)
+    by_index = {r["i"]: r for r in records}
+    inputs = []
+    for entry in corpus[::40]:
+        ids0 = slow.encode(entry["text"], add_special_tokens=False)
+        ids1 = slow.encode(entry["pair"], add_special_tokens=False) if "pair" in entry else None
+        inputs.append((ids0, ids1))
+        if entry["i"] in by_index:
+            inputs.append((by_index[entry["i"]]["ids"], None))  # already formatted: [CLS] ... [SEP]
+    special = sorted(set(slow.all_special_ids))
+    inputs += [([], None), ([], []), (special, None), (special, special), ([0, 1, 2, n - 1, n, n + 5], [n + 1]),
+               (list(range(20)), list(range(5)))]
+    rows = []
+    for ids0, ids1 in inputs:
+        row = {"config": name, "ids0": ids0, "ids1": ids1,
+               "build_inputs_with_special_tokens": slow.build_inputs_with_special_tokens(ids0, ids1),
+               "get_special_tokens_mask": slow.get_special_tokens_mask(ids0, ids1),
+               "get_special_tokens_mask_already": slow.get_special_tokens_mask(ids0, already_has_special_tokens=True),
+               "create_token_type_ids_from_sequences": slow.create_token_type_ids_from_sequences(ids0, ids1)}
+        if ids1 is not None:
+            try:
+                slow.get_special_tokens_mask(ids0, ids1, already_has_special_tokens=True)
+                sys.exit(f"{name}: get_special_tokens_mask(ids0, ids1, already_has_special_tokens=True) no longer "
+                         "raises; the Java tokenizer refuses it as HF did")
+            except ValueError:
+                pass
+        rows.append(row)
+    return rows
+
+
+# The config the "from_pretrained" case reads: fields LxmertTokenizer does not use (HF writes them back), the
+# values HF reads and re-emits as written (1e30 as a float, empty lists), keys whose code point order differs from
+# UTF-16 order, and the private fields save_pretrained drops.
+SAVE_INPUT_CONFIG = {
+    "do_lower_case": True, "model_max_length": 1e30, "never_split": [], "additional_special_tokens": [],
+    "foo": {"b": [1, 2.5, "x", 1e-07, -0.0], "a": None, "\uff61": 1, "\U0001f600": 2},
+    "use_fast": True, "tokenizer_class": "BertTokenizer", "name_or_path": "unc-nlp/lxmert-base-uncased",
+    "special_tokens_map_file": "special_tokens_map.json",
+}
+# name -> (vocab file, LxmertTokenizer kwargs) or "from_pretrained" (save-input/ read back).
+SAVE_CASES = {
+    "uncased": (REAL_VOCAB, dict(model_max_length=512)),
+    "tiny_defaults": (TINY_VOCAB, dict()),
+    # a special token that is a vocabulary word, additional ones (one non-ASCII, with a control char) past it
+    "tiny_everything": (TINY_VOCAB, dict(do_lower_case=False, strip_accents=True, tokenize_chinese_chars=False,
+                                         never_split=["[X]", "ab"], mask_token="want", model_max_length=7,
+                                         additional_special_tokens=["<e>", "<\u00e9\x1b\U0001f600>"],
+                                         clean_up_tokenization_spaces=False)),
+    "tiny_no_basic": (TINY_VOCAB, dict(do_basic_tokenize=False, strip_accents=False)),
+    "from_pretrained": "from_pretrained",
+}
+
+
+def saved_files(directory, source_vocab):
+    files = {}
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if name.endswith("vocab.txt"):
+            with open(path, "rb") as f, open(source_vocab, "rb") as g:
+                data = f.read()
+                assert data == g.read(), f"{name}: save_vocabulary changed the vocabulary"
+            files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        else:
+            with open(path, encoding="utf-8") as f:
+                files[name] = f.read()
+    return files
+
+
+def save_cases(out):
+    save_input = os.path.join(out, "save-input")
+    os.makedirs(save_input, exist_ok=True)
+    shutil.copyfile(os.path.join(out, TINY_VOCAB), os.path.join(save_input, "vocab.txt"))
+    with open(os.path.join(save_input, "tokenizer_config.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump(SAVE_INPUT_CONFIG, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    cases = {}
+    for name, how in SAVE_CASES.items():
+        if how == "from_pretrained":
+            slow = LxmertTokenizer.from_pretrained(save_input)
+            vocab, kwargs = "save-input/vocab.txt", None
+        else:
+            vocab, kwargs = how
+            slow = LxmertTokenizer(os.path.join(out, vocab), **kwargs)
+        source_vocab = os.path.join(out, vocab)
+        with tempfile.TemporaryDirectory() as tmp:
+            returned = slow.save_pretrained(os.path.join(tmp, "saved"))
+            written = [os.path.basename(p) for p in returned if os.path.exists(p)]
+            files = saved_files(os.path.join(tmp, "saved"), source_vocab)
+            os.makedirs(os.path.join(tmp, "vocab"))
+            (vocab_file,) = slow.save_vocabulary(os.path.join(tmp, "vocab"), filename_prefix="pre")
+            prefixed = {os.path.basename(vocab_file): saved_files(os.path.join(tmp, "vocab"), source_vocab)[
+                os.path.basename(vocab_file)]}
+        cases[name] = {"vocab": vocab, "kwargs": kwargs, "written": written, "files": files,
+                       "save_vocabulary_prefix": "pre", "save_vocabulary": prefixed}
+    return cases
+
+
 def write_jsonl_gz(path, rows):
     # mtime=0 and a fixed filename keep the gzip bytes deterministic.
     with open(path, "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
             for row in rows:
                 gz.write((json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8"))
+
+
+def read_jsonl_gz(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 def sha256(path):
@@ -436,6 +555,21 @@ def main():
                            "\"fast\")")
         summary.append("")
         print(f"{name}: {len(records)} cases, {len(disagreements)} slow/fast disagreements", file=sys.stderr)
+    methods = []
+    for name in METHOD_CONFIGS:
+        vocab, kwargs, subset = CONFIGS[name]
+        slow = LxmertTokenizer(os.path.join(out, vocab), **kwargs)
+        entries = corpus if subset == "all" else corpus[::subset]
+        records = [r for r in read_jsonl_gz(os.path.join(out, f"cases-{name}.jsonl.gz"))]
+        methods += method_cases(name, slow, entries, records)
+    write_jsonl_gz(os.path.join(out, "methods.jsonl.gz"), methods)
+    manifest["method_cases"] = {name: sum(1 for m in methods if m["config"] == name) for name in METHOD_CONFIGS}
+    saves = save_cases(out)
+    with open(os.path.join(out, "save_pretrained.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump(saves, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    manifest["save_cases"] = sorted(saves)
+    print(f"methods: {len(methods)} cases; save_pretrained: {len(saves)} cases", file=sys.stderr)
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")

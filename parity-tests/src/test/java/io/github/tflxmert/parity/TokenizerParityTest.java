@@ -1,6 +1,8 @@
 package io.github.tflxmert.parity;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -19,27 +21,38 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Java tokenizer against Hugging Face's slow {@code LxmertTokenizer} on the committed hostile corpus
  * ({@code fixtures/tokenizer}, written by {@code python/export_tokenizer_reference.py}): tokens, ids, type ids and
  * masks must be identical on every string of every configuration, batch and decode case. Offsets are compared with
  * the fast tokenizer's (the slow one has none) on strings of plain text, where both tokenizers' normalisers agree
- * character by character; the agreement on the rest is printed.
+ * character by character; the agreement on the rest is printed. HF's special-token helpers
+ * ({@code build_inputs_with_special_tokens}, {@code get_special_tokens_mask}, {@code create_token_type_ids_from_
+ * sequences}) must give the same lists, and {@code save_pretrained} / {@code save_vocabulary} the same files, byte
+ * for byte.
  */
 class TokenizerParityTest {
   private static final Path DIR = References.root().resolve("tokenizer");
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int SHOWN = 5;
+
+  @TempDir
+  Path tmp;
 
   @TestFactory
   Stream<DynamicTest> everyConfiguration() throws IOException {
@@ -58,6 +71,128 @@ class TokenizerParityTest {
       tests.add(DynamicTest.dynamicTest(name + ": decode", () -> checkDecodes(name, cfg)));
     });
     return tests.stream();
+  }
+
+  @Test
+  void specialTokenHelpers() throws IOException {
+    JsonNode manifest = JSON.readTree(DIR.resolve("manifest.json").toFile());
+    Map<String, LxmertTokenizer> tokenizers = new HashMap<>();
+    Map<String, Integer> counts = new HashMap<>();
+    for (JsonNode c : readGz(DIR.resolve("methods.jsonl.gz"))) {
+      String name = c.get("config").asText();
+      LxmertTokenizer tok = tokenizers.get(name);
+      if (tok == null) {
+        tok = tokenizer(manifest.get("configs").get(name));
+        tokenizers.put(name, tok);
+      }
+      counts.merge(name, 1, Integer::sum);
+      int[] ids0 = ints(c.get("ids0"));
+      int[] ids1 = c.get("ids1").isNull() ? null : ints(c.get("ids1"));
+      String where = name + " ids0=" + Arrays.toString(ids0) + " ids1=" + Arrays.toString(ids1) + ": ";
+      assertArrayEquals(ints(c.get("build_inputs_with_special_tokens")), ids1 == null
+          ? tok.buildInputsWithSpecialTokens(ids0) : tok.buildInputsWithSpecialTokens(ids0, ids1),
+          where + "build_inputs_with_special_tokens");
+      assertArrayEquals(ints(c.get("get_special_tokens_mask")), tok.getSpecialTokensMask(ids0, ids1, false),
+          where + "get_special_tokens_mask");
+      assertArrayEquals(ints(c.get("get_special_tokens_mask_already")), tok.getSpecialTokensMask(ids0, null, true),
+          where + "get_special_tokens_mask(already_has_special_tokens=True)");
+      assertArrayEquals(ints(c.get("create_token_type_ids_from_sequences")), ids1 == null
+          ? tok.createTokenTypeIdsFromSequences(ids0) : tok.createTokenTypeIdsFromSequences(ids0, ids1),
+          where + "create_token_type_ids_from_sequences");
+      if (ids1 != null) {
+        LxmertTokenizer t = tok;
+        assertThrows(IllegalArgumentException.class, () -> t.getSpecialTokensMask(ids0, ids1, true),
+            where + "HF raises ValueError for a pair that already has special tokens");
+      }
+    }
+    Map<String, Integer> expected = new HashMap<>();
+    manifest.get("method_cases").fields().forEachRemaining(e -> expected.put(e.getKey(), e.getValue().asInt()));
+    assertEquals(expected, counts, "methods.jsonl.gz: cases per config read vs manifest.json method_cases");
+    assertTrue(counts.values().stream().allMatch(n -> n > 0), "expected method cases for every config: " + counts);
+  }
+
+  @TestFactory
+  Stream<DynamicTest> savePretrained() throws IOException {
+    JsonNode cases = JSON.readTree(DIR.resolve("save_pretrained.json").toFile());
+    JsonNode manifest = JSON.readTree(DIR.resolve("manifest.json").toFile());
+    List<String> names = new ArrayList<>();
+    cases.fieldNames().forEachRemaining(names::add);
+    assertEquals(strings(manifest.get("save_cases")), names.stream().sorted().toList(),
+        "save_pretrained.json: cases vs manifest.json save_cases");
+    return names.stream().map(name -> DynamicTest.dynamicTest(name, () -> checkSave(name, cases.get(name))));
+  }
+
+  private void checkSave(String name, JsonNode c) throws IOException {
+    LxmertTokenizer tok = c.get("kwargs").isNull() ? LxmertTokenizer.fromDirectory(DIR.resolve("save-input"))
+        : LxmertTokenizer.fromVocab(DIR.resolve(c.get("vocab").asText()), options(c.get("kwargs")));
+    Path dir = tmp.resolve(name).resolve("saved");
+    List<Path> written = tok.savePretrained(dir);
+    assertEquals(strings(c.get("written")), written.stream().map(p -> p.getFileName().toString()).toList(),
+        name + ": files save_pretrained wrote, in order");
+    List<String> onDisk;
+    try (Stream<Path> files = Files.list(dir)) {
+      onDisk = files.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+    List<String> expectedFiles = new ArrayList<>();
+    c.get("files").fieldNames().forEachRemaining(expectedFiles::add);
+    assertEquals(expectedFiles.stream().sorted().toList(), onDisk, name + ": files in the saved directory");
+    for (String file : expectedFiles) {
+      checkFile(name, dir.resolve(file), c.get("files").get(file));
+    }
+    Path vocabDir = Files.createDirectories(tmp.resolve(name).resolve("vocab"));
+    Path vocab = tok.saveVocabulary(vocabDir, c.get("save_vocabulary_prefix").asText());
+    var prefixed = c.get("save_vocabulary").fields().next();
+    assertEquals(vocabDir.resolve(prefixed.getKey()), vocab, name + ": save_vocabulary's file");
+    checkFile(name, vocab, prefixed.getValue());
+  }
+
+  /** A JSON file as its exact text; a vocabulary as its sha256 and size. */
+  private static void checkFile(String name, Path file, JsonNode expected) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    if (expected.isTextual()) {
+      assertEquals(expected.asText(), new String(bytes, StandardCharsets.UTF_8), name + ": " + file.getFileName());
+      return;
+    }
+    assertEquals(expected.get("bytes").asInt(), bytes.length, name + ": size of " + file.getFileName());
+    try {
+      assertEquals(expected.get("sha256").asText(),
+          HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)),
+          name + ": sha256 of " + file.getFileName());
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JDK", e);
+    }
+  }
+
+  /** The options of HF {@code LxmertTokenizer(vocab, **kwargs)}; a kwarg this test does not know fails it. */
+  private static TokenizerOptions options(JsonNode kwargs) {
+    TokenizerOptions o = TokenizerOptions.defaults();
+    String unk = o.unkToken();
+    String sep = o.sepToken();
+    String pad = o.padToken();
+    String cls = o.clsToken();
+    String mask = o.maskToken();
+    List<String> additional = o.additionalSpecialTokens();
+    for (var it = kwargs.fields(); it.hasNext(); ) {
+      var e = it.next();
+      JsonNode v = e.getValue();
+      switch (e.getKey()) {
+        case "do_lower_case" -> o = o.withDoLowerCase(v.asBoolean());
+        case "strip_accents" -> o = o.withStripAccents(v.isNull() ? null : v.asBoolean());
+        case "tokenize_chinese_chars" -> o = o.withTokenizeChineseChars(v.asBoolean());
+        case "do_basic_tokenize" -> o = o.withDoBasicTokenize(v.asBoolean());
+        case "never_split" -> o = o.withNeverSplit(strings(v));
+        case "model_max_length" -> o = o.withModelMaxLength(v.asInt());
+        case "clean_up_tokenization_spaces" -> o = o.withCleanUpTokenizationSpaces(v.asBoolean());
+        case "unk_token" -> unk = v.asText();
+        case "sep_token" -> sep = v.asText();
+        case "pad_token" -> pad = v.asText();
+        case "cls_token" -> cls = v.asText();
+        case "mask_token" -> mask = v.asText();
+        case "additional_special_tokens" -> additional = strings(v);
+        default -> fail("save_pretrained.json: kwarg '" + e.getKey() + "' is not mapped to TokenizerOptions");
+      }
+    }
+    return o.withSpecialTokens(unk, sep, pad, cls, mask, additional);
   }
 
   static LxmertTokenizer tokenizer(JsonNode cfg) throws IOException {
@@ -126,6 +261,7 @@ class TokenizerParityTest {
           + "first:\n  " + String.join("\n  ", plainFailures.subList(0, Math.min(SHOWN, plainFailures.size()))));
     }
     assertTrue(plain > 0, name + ": expected some plain-text strings to compare offsets on, found none");
+    assertEquals(cfg.get("cases").asInt(), cases, name + ": cases read vs manifest.json cases");
   }
 
   /**
@@ -156,6 +292,7 @@ class TokenizerParityTest {
       assertEquals(rows(c.get("type_ids")), rows(b.tokenTypeIdRows()), where + ": token_type_ids");
       assertEquals(rows(c.get("mask")), rows(b.attentionMaskRows()), where + ": attention_mask");
     }
+    assertEquals(cfg.get("batch_cases").asInt(), n, name + ": batch cases read vs manifest.json batch_cases");
     assertTrue(n > 0, name + ": expected batch cases, found none");
   }
 
@@ -179,6 +316,8 @@ class TokenizerParityTest {
       fail(name + ": " + failures.size() + " of " + n + " decodes differ; first:\n  "
           + String.join("\n  ", failures.subList(0, Math.min(SHOWN, failures.size()))));
     }
+    assertEquals(cfg.get("decode_cases").asInt(), n, name + ": decode cases read vs manifest.json decode_cases");
+    assertTrue(n > 0, name + ": expected decode cases, found none");
   }
 
   // ------------------------------------------------------------------------------------------------------------

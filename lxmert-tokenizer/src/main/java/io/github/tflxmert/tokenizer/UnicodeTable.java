@@ -67,7 +67,7 @@ final class UnicodeTable {
     try (InputStream in = UnicodeTable.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new IllegalStateException("classpath resource io/github/tflxmert/tokenizer/" + resource
-            + " is missing from the tf-lxmert jar");
+            + " is missing from the lxmert-tokenizer jar");
       }
       BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII));
       String line;

@@ -1,5 +1,6 @@
 package io.github.tflxmert.tokenizer;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -9,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -17,8 +17,10 @@ import java.util.zip.GZIPInputStream;
  * {@code parity-tests/python/bench_tokenizer.py --write-corpus} (gzip'd JSON lines {"text": ...}). Run by
  * {@code scripts/bench-tokenizer.sh}, which times HF's Rust tokenizer on the same file.
  *
- * <p>Usage: {@code java -XX:ActiveProcessorCount=1 -cp tf-lxmert/target/classes
- * io.github.tflxmert.tokenizer.TokenizerBenchmark VOCAB CORPUS [warmupRounds] [timedRounds]}
+ * <p>A benchmark, not a test: it lives in the test sources so that the library jar has no {@code main}. Usage (the
+ * script puts the module's classes, test classes and Jackson on the class path): {@code java
+ * -XX:ActiveProcessorCount=1 -cp CLASSPATH io.github.tflxmert.tokenizer.TokenizerBenchmark VOCAB CORPUS
+ * [warmupRounds] [timedRounds]}
  */
 public final class TokenizerBenchmark {
   private TokenizerBenchmark() {}
@@ -61,14 +63,14 @@ public final class TokenizerBenchmark {
     return sum;
   }
 
-  @SuppressWarnings("unchecked")
   private static List<String> readCorpus(Path file) throws IOException {
+    ObjectMapper json = new ObjectMapper();
     List<String> out = new ArrayList<>();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(Files.newInputStream(file)),
         StandardCharsets.UTF_8))) {
       String line;
       while ((line = r.readLine()) != null) {
-        out.add((String) ((Map<String, Object>) MiniJson.parse(line, file.toString())).get("text"));
+        out.add(json.readTree(line).get("text").asText());
       }
     }
     return out;
