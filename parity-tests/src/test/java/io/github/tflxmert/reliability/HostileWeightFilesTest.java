@@ -599,10 +599,10 @@ class HostileWeightFilesTest {
     Files.copy(Fixtures.tinyModel().resolve("config.json"), dir.resolve("config.json"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> LxmertForPreTraining.fromPretrained(dir));
-    assertNamesFile(e, dir, "expected model.safetensors or tf_model.h5, found neither");
-    Files.write(dir.resolve("pytorch_model.bin"), new byte[16]);
+    assertNamesFile(e, dir, "expected model.safetensors, tf_model.h5 or pytorch_model.bin, found none of them");
+    Files.write(dir.resolve("pytorch_model.bin"), new byte[16]); // chosen when it is the only checkpoint
     assertNamesFile(assertThrows(IllegalArgumentException.class, () -> LxmertForPreTraining.fromPretrained(dir)),
-        dir, "only pytorch_model.bin found");
+        dir.resolve("pytorch_model.bin"), "expected a PyTorch checkpoint", "found bytes 00 00 00 00");
     assertNamesFile(assertThrows(IllegalArgumentException.class,
         () -> LxmertForPreTraining.fromPretrained(dir.resolve("nope"))), dir, "expected config.json, found none");
     Files.createDirectory(dir.resolve("model.safetensors")); // a directory where the file should be
