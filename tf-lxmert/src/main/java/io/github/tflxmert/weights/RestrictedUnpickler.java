@@ -341,6 +341,8 @@ final class RestrictedUnpickler {
         case 'c' -> {
           String module = line("GLOBAL module");
           String name = line("GLOBAL name");
+          // Protocol 2 writes Python 2 module names; Python 3's pickle (and torch.load) map them back.
+          module = Map.of("__builtin__", "builtins", "copy_reg", "copyreg").getOrDefault(module, module);
           String path = module + "." + name;
           Global g = ALLOWED.get(path);
           if (g == null) {
