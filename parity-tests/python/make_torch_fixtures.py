@@ -20,7 +20,10 @@ files are byte-for-byte reproducible; the legacy format names storages by their 
 changes those keys (and the bytes that hold them).
 
 Usage: parity-tests/python/install_torch.sh && ~/.cache/tf-lxmert/torch-venv/bin/python \
-           parity-tests/python/make_torch_fixtures.py [OUT_DIR]   (default: parity-tests/fixtures/torch)
+           parity-tests/python/make_torch_fixtures.py [OUT_DIR [--compare COMMITTED_DIR]]
+       (default OUT_DIR: parity-tests/fixtures/torch). With --compare, writes OUT_DIR afresh and checks it against
+       the committed files: the same names, the same bytes, and for the legacy files (whose storage keys are
+       addresses) the same tensors under torch.load and the same length; exits 1 on a difference.
 """
 import collections
 import hashlib
@@ -223,6 +226,7 @@ def hostile(out):
     zip_file(p("os_system.bin"), os_system, {})
     zip_file(p("posix_system.bin"), dumps({"x": Call(os.system, "echo pwned")}), {})
     zip_file(p("builtins_eval.bin"), dumps({"x": Call(eval, "__import__('os').system('echo pwned')")}), {})
+    torch.manual_seed(0)
     torch.save(torch.nn.Linear(2, 2), p("whole_module.bin"))
     zip_file(p("reduce_storage_type.bin"), b"\x80\x02ctorch\nFloatStorage\n)R.", {})
     zip_file(p("storage_size_lies.bin"),
@@ -236,8 +240,9 @@ def hostile(out):
              {"0": F32})
     with zipfile.ZipFile(os.path.join(out, "views.bin")) as src, \
             zipfile.ZipFile(p("compressed.bin"), "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, src.read(info.filename))
+        for info in src.infolist():  # a fixed timestamp, so that the file is reproducible
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename),
+                         compress_type=zipfile.ZIP_DEFLATED)
     with open(os.path.join(out, "views.bin"), "rb") as f:
         data = f.read()
     with open(p("truncated.bin"), "wb") as f:
@@ -282,8 +287,43 @@ def cpu():
     return platform.processor()
 
 
+def same_tensor(a, b):
+    """Bit for bit, with the same view of its storage."""
+    bits = lambda t: t.contiguous().flatten().view(torch.uint8)  # noqa: E731
+    return (a.dtype == b.dtype and a.shape == b.shape and a.stride() == b.stride()
+            and a.storage_offset() == b.storage_offset() and torch.equal(bits(a), bits(b)))
+
+
+def compare(fresh, committed):
+    """Differences between a fresh run and the committed fixtures (see the module docstring)."""
+    def listing(d):
+        return sorted(os.path.relpath(os.path.join(r, n), d) for r, _, ns in os.walk(d) for n in ns)
+    problems = []
+    if listing(fresh) != listing(committed):
+        problems.append(f"file lists differ: {sorted(set(listing(fresh)) ^ set(listing(committed)))}")
+    for rel in sorted(set(listing(fresh)) & set(listing(committed))):
+        a, b = os.path.join(fresh, rel), os.path.join(committed, rel)
+        if rel == "manifest.json" or sha256(a) == sha256(b):
+            continue
+        legacy = rel.endswith(".bin") and not zipfile.is_zipfile(a)
+        if legacy and os.path.getsize(a) == os.path.getsize(b):
+            if "hostile/" in rel:
+                continue  # a truncated legacy file: its keys moved, its length did not
+            sa, sb = torch.load(a, weights_only=True), torch.load(b, weights_only=True)
+            if list(sa) == list(sb) and all(same_tensor(sa[k], sb[k]) for k in sa):
+                continue
+        problems.append(f"{rel}: differs from the committed file")
+    return problems
+
+
 def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "fixtures", "torch")
+    args = sys.argv[1:]
+    committed = None
+    if "--compare" in args:
+        i = args.index("--compare")
+        committed = args[i + 1]
+        del args[i:i + 2]
+    out = args[0] if args else os.path.join(HERE, "..", "fixtures", "torch")
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.makedirs(out)
@@ -321,6 +361,12 @@ def main():
         f.write("\n")
     for rel, info in files.items():
         print(f"{rel}: {info['bytes']} bytes")
+    if committed is not None:
+        problems = compare(out, committed)
+        for p in problems:
+            print("DIFFERENT:", p)
+        print(f"compared with {committed}: {'ok' if not problems else str(len(problems)) + ' difference(s)'}")
+        sys.exit(1 if problems else 0)
 
 
 if __name__ == "__main__":

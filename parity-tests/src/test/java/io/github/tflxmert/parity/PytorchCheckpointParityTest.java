@@ -38,21 +38,14 @@ class PytorchCheckpointParityTest {
   static final Path TINY = Path.of("fixtures", "tiny");
   static final Path TORCH = Path.of("fixtures", "torch");
 
-  static float[] read(WeightSource src, String name) throws IOException {
+  /** The raw float32 bits of one tensor (NaN payloads and -0 included). */
+  static int[] bits(WeightSource src, String name) throws IOException {
     WeightSource.Entry e = src.entries().get(name);
     ByteBuffer b = ByteBuffer.allocate((int) e.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
     src.read(name, b);
-    float[] f = new float[(int) e.elements()];
-    b.flip().asFloatBuffer().get(f);
-    return f;
-  }
-
-  static int[] bits(float[] f) {
-    int[] b = new int[f.length];
-    for (int i = 0; i < f.length; i++) {
-      b[i] = Float.floatToRawIntBits(f[i]);
-    }
-    return b;
+    int[] out = new int[(int) e.elements()];
+    b.flip().asIntBuffer().get(out);
+    return out;
   }
 
   @ParameterizedTest(name = "{0}")
@@ -71,10 +64,10 @@ class PytorchCheckpointParityTest {
         WeightSource.Entry p = pt.entries().get(e.name());
         assertArrayEquals(e.shape(), p.shape(), e.name());
         assertEquals("float32", p.dtype(), e.name());
-        assertArrayEquals(bits(read(st, e.name())), bits(read(pt, e.name())), e.name());
+        assertArrayEquals(bits(st, e.name()), bits(pt, e.name()), e.name());
       }
-      assertArrayEquals(bits(read(st, "lxmert.embeddings.word_embeddings.weight")),
-          bits(read(pt, "cls.predictions.decoder.weight")));
+      assertArrayEquals(bits(st, "lxmert.embeddings.word_embeddings.weight"),
+          bits(pt, "cls.predictions.decoder.weight"));
     }
   }
 

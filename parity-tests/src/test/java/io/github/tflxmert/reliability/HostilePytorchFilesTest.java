@@ -42,15 +42,7 @@ class HostilePytorchFilesTest {
   static Path tmp;
 
   static Map<String, float[]> readAll(WeightSource src) throws IOException {
-    Map<String, float[]> out = new LinkedHashMap<>();
-    for (WeightSource.Entry e : src.entries().values()) {
-      ByteBuffer b = ByteBuffer.allocate((int) e.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
-      src.read(e.name(), b);
-      float[] f = new float[(int) e.elements()];
-      b.flip().asFloatBuffer().get(f);
-      out.put(e.name(), f);
-    }
-    return out;
+    return HostileWeightFilesTest.readAll(src);
   }
 
   static IllegalArgumentException rejects(Path file, String... fragments) {

@@ -85,16 +85,21 @@ class HostileWeightFilesTest {
   /** Opens the checkpoint and reads every tensor, as the loader would. */
   static Map<String, float[]> readAll(Path file) throws IOException {
     try (WeightSource src = WeightSources.open(file)) {
-      Map<String, float[]> out = new LinkedHashMap<>();
-      for (WeightSource.Entry e : src.entries().values()) {
-        ByteBuffer b = ByteBuffer.allocate((int) e.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
-        src.read(e.name(), b);
-        float[] f = new float[(int) e.elements()];
-        b.flip().asFloatBuffer().get(f);
-        out.put(e.name(), f);
-      }
-      return out;
+      return readAll(src);
     }
+  }
+
+  /** Every tensor of an open source, by name. */
+  static Map<String, float[]> readAll(WeightSource src) throws IOException {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (WeightSource.Entry e : src.entries().values()) {
+      ByteBuffer b = ByteBuffer.allocate((int) e.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
+      src.read(e.name(), b);
+      float[] f = new float[(int) e.elements()];
+      b.flip().asFloatBuffer().get(f);
+      out.put(e.name(), f);
+    }
+    return out;
   }
 
   static IllegalArgumentException rejects(Path file, String... fragments) {
