@@ -245,7 +245,11 @@ class HostilePytorchFilesTest {
   }
 
   private static byte[] tensorBytes(long numel, long offset, long[] size, long[] stride) {
-    byte[] p = new Pickle().tensor("FloatStorage", "0", numel, offset, size, stride).bytes();
+    return tensorBytes("FloatStorage", "0", numel, offset, size, stride);
+  }
+
+  private static byte[] tensorBytes(String type, String key, long numel, long offset, long[] size, long[] stride) {
+    byte[] p = new Pickle().tensor(type, key, numel, offset, size, stride).bytes();
     return java.util.Arrays.copyOfRange(p, 2, p.length); // without the PROTO header
   }
 
@@ -273,6 +277,29 @@ class HostilePytorchFilesTest {
     rejectsBytes(bytes, fragments);
     long allocated = HostileWeightFilesTest.allocatedBytes() - before;
     assertTrue(allocated < (8 << 20), what + ": allocated " + allocated + " bytes");
+  }
+
+  /** {@code byteorder} "big" (torch.save on a big-endian machine): storages are byte-swapped, as torch.load does. */
+  @Test
+  void aBigEndianArchiveIsByteSwapped() throws IOException {
+    ByteBuffer f32 = ByteBuffer.allocate(8).order(ByteOrder.BIG_ENDIAN).putFloat(1.5f).putFloat(-2f);
+    ByteBuffer f16 = ByteBuffer.allocate(4).order(ByteOrder.BIG_ENDIAN).putShort((short) 0x3c00).putShort((short) 0xc100);
+    byte[] pkl = new Pickle().beginDict()
+        .str("a").raw(tensorBytes("FloatStorage", "0", 2, 0, new long[] {2}, new long[] {1}))
+        .str("b").raw(tensorBytes("HalfStorage", "1", 2, 0, new long[] {2, 1}, new long[] {1, 1})).endDict().bytes();
+    Map<String, byte[]> records = new LinkedHashMap<>();
+    records.put("data.pkl", pkl);
+    records.put("byteorder", "big".getBytes());
+    records.put("data/0", f32.array());
+    records.put("data/1", f16.array());
+    try (PytorchWeightSource src = PytorchWeightSource.fromBytes(TorchFiles.zipRecords("archive", records), "be.bin")) {
+      Map<String, float[]> all = readAll(src);
+      assertArrayEquals(new float[] {1.5f, -2f}, all.get("a"));
+      assertArrayEquals(new float[] {1f, -2.5f}, all.get("b"));
+    }
+    records.put("byteorder", "middle".getBytes());
+    rejectsBytes(TorchFiles.zipRecords("archive", records), "archive/byteorder: expected \"little\" or \"big\", "
+        + "found \"middle\"");
   }
 
   @Test
