@@ -53,7 +53,7 @@ public final class PytorchWeightSource implements WeightSource {
   private static final Set<TorchDtype> FLOATS = Set.of(TorchDtype.FLOAT32, TorchDtype.FLOAT16, TorchDtype.BFLOAT16,
       TorchDtype.FLOAT64);
 
-  /** Bytes of a storage: {@code length} bytes at {@code start} in the file, elements of {@code dtype}. */
+  /** Bytes of a storage: {@code length} bytes at {@code start} in the file. */
   private record Span(long start, long length) {}
 
   /** A storage as a persistent id names it, before (legacy) its place in the file is known. */
