@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes the file parsers (safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5),
+# Fuzzes the file parsers (safetensors header + tensors, .npy, config.json, the reference manifest, tf_model.h5,
+# pytorch_model.bin in the zip and legacy formats),
 # the tokenizer (arbitrary UTF-8 text) and the SavedModel loader: "opcheck" (generated SavedModels with denied ops
 # at known places; the op check must refuse exactly those, naming op, function and call chain) and "savedmodel"
 # (mutated saved_model.pb files through the real loader, down to TensorFlow's native loader).
 #
 #   scripts/fuzz.sh [EXECUTIONS] [SEED] [TARGET...]   seeded mutation fuzzer (io.github.tflxmert.reliability.Fuzz),
-#                                                     default 100000 executions per target, all eight targets
+#                                                     default 100000 executions per target, all nine targets
 #                                                     (e.g. scripts/fuzz.sh 100000 1 opcheck savedmodel)
 #   scripts/fuzz.sh -jazzer [TARGET...]               Jazzer (libFuzzer, coverage-guided): 100000 executions per
 #                                                     target (JazzerFuzzTest's @FuzzTest limit), one JVM per target
@@ -20,10 +21,10 @@ cd "$root"
 if [[ "${1:-}" == "-jazzer" ]]; then
   shift
   targets=("$@")
-  [[ ${#targets[@]} -eq 0 ]] && targets=(safetensors npy config manifest h5)
+  [[ ${#targets[@]} -eq 0 ]] && targets=(safetensors npy config manifest h5 pytorch)
   # Jazzer's working corpus lives in parity-tests/.cifuzz-corpus/<class>/<method>; start it from the real files.
   corpus=parity-tests/.cifuzz-corpus/io.github.tflxmert.reliability.JazzerFuzzTest
-  mkdir -p "$corpus"/{safetensors,npy,config,manifest,h5}
+  mkdir -p "$corpus"/{safetensors,npy,config,manifest,h5,pytorch}
   cp parity-tests/fixtures/tiny/model/model.safetensors "$corpus/safetensors/tf.safetensors"
   cp parity-tests/fixtures/tiny/model-pt/model.safetensors "$corpus/safetensors/pt.safetensors"
   cp parity-tests/fixtures/tiny/cases/b1_equal/inputs/*.npy "$corpus/npy/"
@@ -31,6 +32,7 @@ if [[ "${1:-}" == "-jazzer" ]]; then
   cp parity-tests/fixtures/wide/model/config.json "$corpus/config/wide.json"
   cp parity-tests/fixtures/tiny/manifest.json "$corpus/manifest/"
   cp parity-tests/fixtures/hostile/dtypes.h5 "$corpus/h5/"
+  cp parity-tests/fixtures/torch/{views,views-legacy,dtypes,dtypes-legacy}.bin "$corpus/pytorch/"
   status=0
   mkdir -p parity-tests/target
   for t in "${targets[@]}"; do

@@ -115,6 +115,7 @@ public final class Fuzz {
       case "npy" -> "fuzz.npy";
       case "config" -> "fuzz config.json";
       case "h5" -> "fuzz.h5";
+      case "pytorch" -> "fuzz.bin";
       case "opcheck", "savedmodel" -> SavedModelTargets.SOURCE;
       default -> Fixtures.tiny().toString(); // the manifest, or a file it names
     };

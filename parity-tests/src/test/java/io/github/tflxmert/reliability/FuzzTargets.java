@@ -5,6 +5,7 @@ import io.github.tflxmert.array.Npy;
 import io.github.tflxmert.array.NpyArray;
 import io.github.tflxmert.parity.LxmertReference;
 import io.github.tflxmert.weights.H5WeightSource;
+import io.github.tflxmert.weights.PytorchWeightSource;
 import io.github.tflxmert.weights.SafetensorsWeightSource;
 import io.github.tflxmert.weights.WeightSource;
 import java.io.IOException;
@@ -13,6 +14,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -244,6 +247,79 @@ final class FuzzTargets {
   };
 
   /**
+   * PyTorch checkpoints ({@link PytorchWeightSource}): zip and legacy seeds written by real torch.save. Mutations
+   * prefer the pickle (a zip's first entry, a legacy file's first KiB). A zip's data.pkl is CRC-checked, so most
+   * of its mutants would meet only that check: the fix-up instead mutates the seed's data.pkl and rebuilds a valid
+   * archive around it (the other records kept), so the unpickler and the view checks see them.
+   */
+  static final Target PYTORCH = new Target() {
+    /** Each zip seed's records, by the seed array's identity (Fuzz passes the seed itself as the original). */
+    private final Map<byte[], Map<String, byte[]>> records = java.util.Collections.synchronizedMap(new IdentityHashMap<>());
+
+    public String name() {
+      return "pytorch";
+    }
+
+    public List<byte[]> seeds() {
+      List<byte[]> s = new ArrayList<>();
+      for (String f : List.of("views.bin", "views-legacy.bin", "dtypes.bin", "dtypes-legacy.bin")) {
+        Path p = Path.of("fixtures", "torch", f);
+        byte[] b = Fixtures.read(p);
+        if (isZip(b)) {
+          records.put(b, TorchFiles.records(p));
+        }
+        s.add(b);
+      }
+      return s;
+    }
+
+    private boolean isZip(byte[] b) {
+      return b.length >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4;
+    }
+
+    public int focus(byte[] seed) {
+      if (!isZip(seed)) {
+        return Math.min(seed.length, 1024);
+      }
+      for (int i = 4; i + 4 <= seed.length; i++) { // data.pkl ends where the second local header starts
+        if (seed[i] == 'P' && seed[i + 1] == 'K' && seed[i + 2] == 3 && seed[i + 3] == 4) {
+          return i;
+        }
+      }
+      return seed.length;
+    }
+
+    public List<String> dictionary() {
+      return List.of("cos\nsystem\n", "cbuiltins\neval\n", "ccollections\nOrderedDict\n", "ctorch\nFloatStorage\n",
+          "ctorch\nHalfStorage\n", "ctorch\nBFloat16Storage\n", "ctorch\nLongStorage\n",
+          "ctorch._utils\n_rebuild_tensor_v2\n", "ctorch._utils\n_rebuild_tensor_v3\n",
+          "ctorch._utils\n_rebuild_parameter\n", "ctorch.storage\nUntypedStorage\n", "ctorch\nfloat16\n",
+          "X\u0007\u0000\u0000\u0000storage", "X\u0001\u0000\u0000\u00000", "(", "t", ")", "]", "}", "R", "b", "Q", "s",
+          "u", "a", "e", "N", ".", "K\u0000", "K\u007f", "M\u0000\u0001", "J\u007f\u007f\u007f\u007f", "h\u0000",
+          "q\u0000", "r\u0000\u0000\u0000\u0000", "data/0", "PK\u0005\u0006", "PK\u0001\u0002", "PK\u0003\u0004",
+          "little", "big");
+    }
+
+    @Override
+    public byte[] fixup(byte[] original, byte[] mutant, Mutator m) {
+      Map<String, byte[]> r = records.get(original);
+      if (r == null) {
+        return mutant;
+      }
+      byte[] pkl = r.get("data.pkl");
+      Map<String, byte[]> rebuilt = new LinkedHashMap<>(r);
+      rebuilt.put("data.pkl", m.mutate(pkl, List.of(pkl), pkl.length, dictionary()));
+      return TorchFiles.zipRecords("archive", rebuilt);
+    }
+
+    public void run(byte[] input) throws IOException {
+      try (PytorchWeightSource src = PytorchWeightSource.fromBytes(input, "fuzz.bin")) {
+        readAll(src);
+      }
+    }
+  };
+
+  /**
    * The tokenizer on arbitrary UTF-8 (malformed bytes become U+FFFD, as a Java string would hold them): encode a
    * text, encode it as a pair split in the middle, decode the ids back. It has no rejection path: any throwable
    * is a finding.
@@ -361,7 +437,8 @@ final class FuzzTargets {
     }
   };
 
-  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5, TOKENIZER, OPCHECK, SAVEDMODEL);
+  static final List<Target> ALL = List.of(SAFETENSORS, NPY, CONFIG, MANIFEST, H5, TOKENIZER, OPCHECK, SAVEDMODEL,
+      PYTORCH);
 
   static Target named(String name) {
     return ALL.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() ->

@@ -85,16 +85,21 @@ class HostileWeightFilesTest {
   /** Opens the checkpoint and reads every tensor, as the loader would. */
   static Map<String, float[]> readAll(Path file) throws IOException {
     try (WeightSource src = WeightSources.open(file)) {
-      Map<String, float[]> out = new LinkedHashMap<>();
-      for (WeightSource.Entry e : src.entries().values()) {
-        ByteBuffer b = ByteBuffer.allocate((int) e.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
-        src.read(e.name(), b);
-        float[] f = new float[(int) e.elements()];
-        b.flip().asFloatBuffer().get(f);
-        out.put(e.name(), f);
-      }
-      return out;
+      return readAll(src);
     }
+  }
+
+  /** Every tensor of an open source, by name. */
+  static Map<String, float[]> readAll(WeightSource src) throws IOException {
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (WeightSource.Entry e : src.entries().values()) {
+      ByteBuffer b = ByteBuffer.allocate((int) e.elements() * 4).order(ByteOrder.LITTLE_ENDIAN);
+      src.read(e.name(), b);
+      float[] f = new float[(int) e.elements()];
+      b.flip().asFloatBuffer().get(f);
+      out.put(e.name(), f);
+    }
+    return out;
   }
 
   static IllegalArgumentException rejects(Path file, String... fragments) {
@@ -599,10 +604,10 @@ class HostileWeightFilesTest {
     Files.copy(Fixtures.tinyModel().resolve("config.json"), dir.resolve("config.json"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> LxmertForPreTraining.fromPretrained(dir));
-    assertNamesFile(e, dir, "expected model.safetensors or tf_model.h5, found neither");
-    Files.write(dir.resolve("pytorch_model.bin"), new byte[16]);
+    assertNamesFile(e, dir, "expected model.safetensors, tf_model.h5 or pytorch_model.bin, found none of them");
+    Files.write(dir.resolve("pytorch_model.bin"), new byte[16]); // chosen when it is the only checkpoint
     assertNamesFile(assertThrows(IllegalArgumentException.class, () -> LxmertForPreTraining.fromPretrained(dir)),
-        dir, "only pytorch_model.bin found");
+        dir.resolve("pytorch_model.bin"), "expected a PyTorch checkpoint", "found bytes 00 00 00 00");
     assertNamesFile(assertThrows(IllegalArgumentException.class,
         () -> LxmertForPreTraining.fromPretrained(dir.resolve("nope"))), dir, "expected config.json, found none");
     Files.createDirectory(dir.resolve("model.safetensors")); // a directory where the file should be

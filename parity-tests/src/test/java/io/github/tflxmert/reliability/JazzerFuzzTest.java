@@ -46,6 +46,11 @@ class JazzerFuzzTest {
   }
 
   @FuzzTest(maxExecutions = 100_000, maxDuration = "30m")
+  void pytorch(byte[] input) {
+    run(FuzzTargets.PYTORCH, input);
+  }
+
+  @FuzzTest(maxExecutions = 100_000, maxDuration = "30m")
   void h5(byte[] input) {
     run(FuzzTargets.H5, input);
   }

@@ -49,6 +49,17 @@ final class Conversions {
     dst.position(out.position());
   }
 
+  /** Element {@code byteIndex / size} of {@code src} (in its byte order) as float32; dtypes as {@link #toFloat32}. */
+  static float elementToFloat32(String dtype, ByteBuffer src, int byteIndex) {
+    return switch (dtype) {
+      case "F32", "float32" -> src.getFloat(byteIndex);
+      case "F64", "float64" -> (float) src.getDouble(byteIndex);
+      case "F16", "float16" -> halfToFloat(src.getShort(byteIndex));
+      case "BF16", "bfloat16" -> Float.intBitsToFloat((src.getShort(byteIndex) & 0xffff) << 16);
+      default -> throw new IllegalArgumentException("expected a floating-point dtype, found " + dtype);
+    };
+  }
+
   /** IEEE 754 binary16 to float32 (Float.float16ToFloat needs Java 20). */
   static float halfToFloat(short h) {
     int bits = h & 0xffff;

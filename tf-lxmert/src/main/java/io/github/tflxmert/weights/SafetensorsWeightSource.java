@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -40,74 +39,15 @@ public final class SafetensorsWeightSource implements WeightSource {
 
   private record Stored(Entry entry, long begin, long end) {}
 
-  /**
-   * Where the bytes come from: a file channel (float32 read in place, other dtypes mapped per tensor) or an
-   * in-memory array.
-   */
-  private interface Storage {
-    long size() throws IOException;
-
-    /** Fills {@code b} from {@code pos}. @throws IOException if the storage ends first */
-    void readFully(ByteBuffer b, long pos) throws IOException;
-
-    /** A little-endian read-only view of {@code len} bytes at {@code pos}. */
-    ByteBuffer slice(long pos, long len) throws IOException;
-
-    void close() throws IOException;
-  }
-
-  private record ChannelStorage(FileChannel ch) implements Storage {
-    public long size() throws IOException {
-      return ch.size();
-    }
-
-    public void readFully(ByteBuffer b, long pos) throws IOException {
-      while (b.hasRemaining()) {
-        int n = ch.read(b, pos + b.position());
-        if (n < 0) {
-          throw new IOException("unexpected end of file");
-        }
-      }
-    }
-
-    public ByteBuffer slice(long pos, long len) throws IOException {
-      MappedByteBuffer m = ch.map(FileChannel.MapMode.READ_ONLY, pos, len);
-      return m.order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    public void close() throws IOException {
-      ch.close();
-    }
-  }
-
-  private record ByteStorage(byte[] bytes) implements Storage {
-    public long size() {
-      return bytes.length;
-    }
-
-    public void readFully(ByteBuffer b, long pos) throws IOException {
-      if (pos + b.remaining() > bytes.length) {
-        throw new IOException("unexpected end of data");
-      }
-      b.put(bytes, (int) pos, b.remaining());
-    }
-
-    public ByteBuffer slice(long pos, long len) {
-      return ByteBuffer.wrap(bytes, (int) pos, (int) len).slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    public void close() {}
-  }
-
   private final String file;
-  private final Storage storage;
+  private final FileBytes storage;
   private final long dataStart;
   private final Layout layout;
   private final Map<String, Stored> stored;
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
 
-  private SafetensorsWeightSource(String file, Storage storage) throws IOException {
+  private SafetensorsWeightSource(String file, FileBytes storage) throws IOException {
     this.file = file;
     this.storage = storage;
     long size = storage.size();
@@ -193,7 +133,7 @@ public final class SafetensorsWeightSource implements WeightSource {
   public static SafetensorsWeightSource open(Path file) throws IOException {
     FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
     try {
-      return new SafetensorsWeightSource(file.toString(), new ChannelStorage(ch));
+      return new SafetensorsWeightSource(file.toString(), FileBytes.of(ch));
     } catch (RuntimeException | IOException e) {
       ch.close();
       throw e;
@@ -208,7 +148,7 @@ public final class SafetensorsWeightSource implements WeightSource {
    */
   public static SafetensorsWeightSource fromBytes(byte[] bytes, String description) {
     try {
-      return new SafetensorsWeightSource(description, new ByteStorage(bytes));
+      return new SafetensorsWeightSource(description, FileBytes.of(bytes));
     } catch (IOException e) {
       throw new IllegalArgumentException(description + ": " + e.getMessage(), e); // not reachable: sizes checked
     }

@@ -12,8 +12,8 @@ import java.util.Map;
  *
  * <p>Implementations read lazily: {@link #read} streams one tensor at a time into a caller-provided buffer,
  * so a 1 GB checkpoint never exists twice in the Java heap. The caller that opened a source closes it.
- * {@link #read} may be called from several threads at once with different targets (both implementations here
- * allow it; {@link WeightLoader} reads with two threads); opening and closing are not thread-safe.
+ * {@link #read} may be called from several threads at once with different targets (every implementation here
+ * allows it; {@link WeightLoader} reads with two threads); opening and closing are not thread-safe.
  */
 public interface WeightSource extends AutoCloseable {
 
@@ -41,8 +41,8 @@ public interface WeightSource extends AutoCloseable {
 
   /**
    * Writes the named tensor as little-endian float32 into {@code target} at its position (float16, bfloat16
-   * and float64 are converted). HDF5 sources reject non-float datasets when opened; safetensors sources list
-   * integer tensors and reject them here.
+   * and float64 are converted). HDF5 sources reject non-float datasets when opened; safetensors and PyTorch
+   * sources list integer tensors and reject them here.
    *
    * @throws IllegalArgumentException naming the file and tensor if the name is unknown, the dtype is not a float
    *     dtype, {@code target} has no room for the tensor, or the stored data is corrupt

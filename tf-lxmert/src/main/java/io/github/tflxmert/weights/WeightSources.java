@@ -12,10 +12,12 @@ public final class WeightSources {
   /** Checkpoint file names looked for in a model directory, in HF's order of preference. */
   public static final String SAFETENSORS = "model.safetensors";
   public static final String H5 = "tf_model.h5";
+  public static final String PYTORCH = "pytorch_model.bin";
 
   /**
    * The checkpoint file of an HF model directory: {@code model.safetensors} if present (as HF's
-   * {@code from_pretrained} prefers it), else {@code tf_model.h5}.
+   * {@code from_pretrained} prefers it), else {@code tf_model.h5}, else {@code pytorch_model.bin} (the file HF's
+   * PyTorch checkpoints such as {@code unc-nlp/lxmert-vqa-uncased} ship).
    */
   public static Path checkpointIn(Path modelDir) {
     if (!Files.isDirectory(modelDir)) {
@@ -30,17 +32,21 @@ public final class WeightSources {
     if (Files.isRegularFile(h5)) {
       return h5;
     }
-    if (Files.isRegularFile(modelDir.resolve("pytorch_model.bin"))) {
-      throw new IllegalArgumentException(modelDir + ": only pytorch_model.bin found; convert it to model.safetensors "
-          + "first (see the README, \"Loading a real checkpoint\")");
+    Path pt = modelDir.resolve(PYTORCH);
+    if (Files.isRegularFile(pt)) {
+      return pt;
     }
-    throw new IllegalArgumentException(modelDir + ": expected " + SAFETENSORS + " or " + H5 + ", found neither");
+    throw new IllegalArgumentException(modelDir + ": expected " + SAFETENSORS + ", " + H5 + " or " + PYTORCH
+        + ", found none of them");
   }
 
   /**
    * Opens a checkpoint file: HDF5 if its first bytes are the HDF5 signature or its name ends in {@code .h5} or
    * {@code .hdf5} (so a damaged {@code tf_model.h5} is reported by the HDF5 reader, not as a bad safetensors
-   * header), else safetensors.
+   * header); safetensors if its name ends in {@code .safetensors}; a PyTorch checkpoint
+   * ({@link PytorchWeightSource}) if it starts as a zip archive or as the legacy format's magic-number pickle
+   * ({@code \x80\x02\x8a\x0a}: as a safetensors header length that is 176,816,768, over that reader's limit), or
+   * its name ends in {@code .bin}, {@code .pt} or {@code .pth}; else safetensors.
    *
    * @throws IllegalArgumentException naming the file if it is missing or its content is bad
    * @throws IOException              if it cannot be read
@@ -57,6 +63,13 @@ public final class WeightSources {
     String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
     boolean hdf5 = n == 8 && (head[0] & 0xff) == 0x89 && head[1] == 'H' && head[2] == 'D' && head[3] == 'F'
         || name.endsWith(".h5") || name.endsWith(".hdf5");
-    return hdf5 ? H5WeightSource.open(file) : SafetensorsWeightSource.open(file);
+    if (hdf5) {
+      return H5WeightSource.open(file);
+    }
+    boolean zipOrPickle = n >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4
+        || n >= 4 && (head[0] & 0xff) == 0x80 && head[1] == 2 && (head[2] & 0xff) == 0x8a && head[3] == 0x0a;
+    boolean pytorch = !name.endsWith(".safetensors")
+        && (zipOrPickle || name.endsWith(".bin") || name.endsWith(".pt") || name.endsWith(".pth"));
+    return pytorch ? PytorchWeightSource.open(file) : SafetensorsWeightSource.open(file);
   }
 }
