@@ -9,7 +9,7 @@ import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.export.SavedModelExporter;
 import io.github.tflxmert.reference.ReferenceDirectory;

@@ -9,7 +9,7 @@ import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertModel;
 import io.github.tflxmert.LxmertOutputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.reference.ParityReport;
 import io.github.tflxmert.reference.ReferenceDirectory;

@@ -9,7 +9,7 @@ import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.reference.ReferenceDirectory;
 import io.github.tflxmert.training.LxmertTrainer;

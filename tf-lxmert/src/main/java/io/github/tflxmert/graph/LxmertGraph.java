@@ -1,7 +1,7 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.config.OutputNames;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

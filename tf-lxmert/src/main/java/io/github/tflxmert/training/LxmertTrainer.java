@@ -4,7 +4,7 @@ import io.github.tflxmert.Tensors;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.graph.ModelScope;

@@ -1,7 +1,7 @@
 package io.github.tflxmert.training;
 
-import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.graph.LxmertGraph;
 import java.util.ArrayList;
 import java.util.Collections;

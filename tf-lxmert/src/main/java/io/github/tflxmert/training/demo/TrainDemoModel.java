@@ -2,9 +2,9 @@ package io.github.tflxmert.training.demo;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
