@@ -3,6 +3,7 @@ package io.github.tflxmert.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
@@ -62,7 +63,7 @@ final class ParityCommand implements Callable<Integer> {
       + "off by default (see LoadOptions.graphOptimizer).")
   boolean graphOptimizer;
   @Option(names = "--unfused", description = "Graph path with Dense layers and LayerNorm as Keras' separate ops "
-      + "instead of fused kernels (see LoadOptions.fusedKernels).")
+      + "instead of fused kernels (see LoadOptions.kernelFusion).")
   boolean unfused;
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON.")
   Path jsonFile;
@@ -79,7 +80,8 @@ final class ParityCommand implements Callable<Integer> {
          LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
              : LxmertForPreTraining.fromPretrained(choice.model,
                  (checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))
-                     .withXla(xla).withGraphOptimizer(graphOptimizer).withFusedKernels(!unfused))) {
+                     .withXla(xla).withGraphOptimizer(graphOptimizer)
+                     .withKernelFusion(unfused ? KernelFusion.OFF : KernelFusion.ONEDNN))) {
       root.put("reference", reference.toString());
       root.put("atol", atol);
       for (ReferenceDirectory.Case c : ref.cases()) {

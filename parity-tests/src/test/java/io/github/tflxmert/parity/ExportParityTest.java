@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LoadOptions;
@@ -60,7 +61,7 @@ class ExportParityTest {
   void exportedSavedModelReloadsBitIdentical(String name) throws IOException {
     try (ReferenceDirectory ref = References.open(name);
          LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(),
-             LoadOptions.defaults().withGraphOptimizer(true).withFusedKernels(false))) {
+             LoadOptions.defaults().withGraphOptimizer(true).withKernelFusion(KernelFusion.OFF))) {
       Path base = exportBase(name);
       SavedModelExporter.Options opts = SavedModelExporter.Options.pretraining().withHiddenStates(true)
           .withAttentions(true);

@@ -3,6 +3,7 @@ package io.github.tflxmert.parity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.GraphPredictor;
 import io.github.tflxmert.LoadOptions;
@@ -69,7 +70,7 @@ class GraphParityTest {
    */
   static final Map<String, LoadOptions> OTHER_OPTIONS = Map.of(
       "with the graph optimizer", LoadOptions.defaults().withGraphOptimizer(true),
-      "with fused kernels off", LoadOptions.defaults().withFusedKernels(false));
+      "with fused kernels off", LoadOptions.defaults().withKernelFusion(KernelFusion.OFF));
 
   static Stream<Arguments> otherOptions() {
     List<Arguments> args = new ArrayList<>();
