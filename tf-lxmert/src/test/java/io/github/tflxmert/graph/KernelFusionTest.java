@@ -107,6 +107,17 @@ class KernelFusionTest {
     assertNull(s.reason());
   }
 
+  /** Under {@code TF_ENABLE_ONEDNN_OPTS=0} (one of .ci/run's passes) the probe says why, and required fails. */
+  @Test
+  void withoutOneDnnTheProbeNamesTheReasonAndRequiredFails() {
+    assumeTrue("0".equals(System.getenv("TF_ENABLE_ONEDNN_OPTS")), "oneDNN ops are on");
+    KernelFusion.Support s = KernelFusion.support(CONFIG);
+    assertEquals(KernelFusion.BIAS_ADD, s.best());
+    assertTrue(s.reason() != null && !s.reason().isBlank(), "no reason");
+    assertEquals(KernelFusion.BIAS_ADD, KernelFusion.resolve(KernelFusion.ONEDNN, false, CONFIG));
+    assertThrows(UnsupportedOperationException.class, () -> KernelFusion.resolve(KernelFusion.ONEDNN, true, CONFIG));
+  }
+
   @Test
   void aMissingLevelFallsBackOrFailsWhenRequired() {
     KernelFusion.Support biasOnly = new KernelFusion.Support(KernelFusion.BIAS_ADD, "op _MklLayerNorm is not registered");
