@@ -1,8 +1,6 @@
 package io.github.tflxmert.graph;
 
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tensorflow.Graph;
@@ -17,7 +15,6 @@ import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.DataType;
-import org.tensorflow.proto.OpDef;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -30,7 +27,7 @@ import org.tensorflow.types.TFloat32;
  * Grappler cannot fuse, so this is something the Java graph does that {@code tf.function} does not.
  *
  * <p>Both ops are private to TensorFlow ({@code _} names, built by Grappler, not by users), so the levels are
- * probed once per process ({@link #support}); a runtime that lacks them gets the most it has, logged once at WARN
+ * probed once per process by running them ({@link #support}); a runtime that lacks them gets the most it has, logged once at WARN
  * with the reason, unless the caller requires the level asked for ({@link #resolve}). {@code KernelFusionTest}
  * pins the ops' registered attributes, so a TensorFlow upgrade that changes them fails a test instead of silently
  * falling back. Only the inference graph uses fusion: the fused ops have no gradient, so training and export graphs
@@ -68,8 +65,8 @@ public enum KernelFusion {
   public record Support(KernelFusion best, String reason) {}
 
   /**
-   * The most this runtime supports, found once per process: the ops must be registered, then a 1×1 fused MatMul
-   * (bias only, then with GELU) and a 1×2 LayerNorm must run and give the right values. {@code sessionConfig} is
+   * The most this runtime supports, found once per process: a 1×1 fused MatMul (bias only, then with GELU) and a
+   * 1×2 LayerNorm must build, run and give the right values. {@code sessionConfig} is
    * the configuration of the session the caller is about to create: TensorFlow sizes its process-wide thread pools
    * at the first session, so the probe uses the same one.
    */
@@ -114,61 +111,54 @@ public enum KernelFusion {
     return s.best();
   }
 
+  /**
+   * Builds and runs the fused ops on constants. What this can legitimately throw is TensorFlow's status as TF Java
+   * maps it: building an op the runtime has not registered ("Op type not registered", INVALID_ARGUMENT), running
+   * one without a kernel here (INVALID_ARGUMENT, UNIMPLEMENTED: "Fusion is not implemented"), or another status.
+   * Reading the op registry up front instead would cost about half a second on a cold JVM.
+   */
   private static Support probe(ConfigProto sessionConfig) {
-    Set<String> registered = TensorFlow.registeredOpList().getOpList().stream().map(OpDef::getName)
-        .filter(n -> n.equals(FUSED_MATMUL) || n.equals(MKL_LAYER_NORM)).collect(Collectors.toSet());
-    if (!registered.contains(FUSED_MATMUL)) {
-      return new Support(OFF, "op " + FUSED_MATMUL + " is not registered in TensorFlow " + TensorFlow.version());
-    }
-    try {
-      float v = runFusedMatMul(sessionConfig, false);                     // 1 * 2 + 0.5
-      if (Math.abs(v - 2.5f) > 1e-4f) {
-        return new Support(OFF, FUSED_MATMUL + " with BiasAdd gave " + v + " for 1*2+0.5");
+    // One graph and session, two runs: TensorFlow only instantiates the kernels a run fetches, so a missing GELU
+    // or LayerNorm kernel cannot fail the bias-only run.
+    try (Graph g = new Graph(); Session s = new Session(g, sessionConfig)) {
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> x = tf.constant(new float[][] {{1f}});
+      Operand<TFloat32> k = tf.constant(new float[][] {{2f}});
+      Operand<TFloat32> b = tf.constant(new float[] {0.5f});
+      try {
+        Output<TFloat32> biasOnly = fusedMatMul(tf, x, k, false, b, false);
+        try (Result r = s.runner().fetch(biasOnly).run()) {
+          float v = ((TFloat32) r.get(0)).getFloat(0, 0);                 // 1 * 2 + 0.5
+          if (Math.abs(v - 2.5f) > 1e-4f) {
+            return new Support(OFF, FUSED_MATMUL + " with BiasAdd gave " + v + " for 1*2+0.5");
+          }
+        }
+      } catch (TensorFlowException | TFInvalidArgumentException | TFUnimplementedException e) {
+        return new Support(OFF, FUSED_MATMUL + " with BiasAdd failed in TensorFlow " + TensorFlow.version() + ": "
+            + e.getMessage());
       }
-    } catch (TensorFlowException | TFInvalidArgumentException | TFUnimplementedException e) {
-      return new Support(OFF, FUSED_MATMUL + " with BiasAdd failed: " + e.getMessage());
-    }
-    if (!registered.contains(MKL_LAYER_NORM)) {
-      return new Support(BIAS_ADD, "op " + MKL_LAYER_NORM + " is not registered in TensorFlow " + TensorFlow.version()
-          + " (not a oneDNN build)");
-    }
-    try {
-      float v = runFusedMatMul(sessionConfig, true);                       // gelu(2.5) = 2.484476
-      if (Math.abs(v - 2.48447f) > 1e-4f) {
-        return new Support(BIAS_ADD, FUSED_MATMUL + " with BiasAdd and GeluExact gave " + v + " for gelu(2.5)");
+      try {
+        Output<TFloat32> gelu = fusedMatMul(tf, x, k, false, b, true);
+        Output<TFloat32> ln = layerNorm(tf, tf.constant(new float[][] {{1f, 3f}}), tf.constant(new float[] {2f, 2f}),
+            tf.constant(new float[] {0.5f, 0.5f}), 1e-12f);
+        try (Result r = s.runner().fetch(gelu).fetch(ln).run()) {
+          float v = ((TFloat32) r.get(0)).getFloat(0, 0);                 // gelu(2.5) = 2.484476
+          if (Math.abs(v - 2.48447f) > 1e-4f) {
+            return new Support(BIAS_ADD, FUSED_MATMUL + " with BiasAdd and GeluExact gave " + v + " for gelu(2.5)");
+          }
+          TFloat32 n = (TFloat32) r.get(1);                                // (-1, 1) * 2 + 0.5
+          if (Math.abs(n.getFloat(0, 0) + 1.5f) > 1e-4f || Math.abs(n.getFloat(0, 1) - 2.5f) > 1e-4f) {
+            return new Support(BIAS_ADD, MKL_LAYER_NORM + " gave " + n.getFloat(0, 0) + ", " + n.getFloat(0, 1)
+                + " instead of -1.5, 2.5");
+          }
+        }
+      } catch (TensorFlowException | TFInvalidArgumentException | TFUnimplementedException e) {
+        // e.g. TF_ENABLE_ONEDNN_OPTS=0 ("Fusion is not implemented"), or a build without oneDNN's ops.
+        return new Support(BIAS_ADD, "oneDNN's fused kernels unavailable in TensorFlow " + TensorFlow.version()
+            + " (is TF_ENABLE_ONEDNN_OPTS=0 set?): " + e.getMessage());
       }
-      float[] n = runLayerNorm(sessionConfig);                             // (-1, 1) * 2 + 0.5
-      if (Math.abs(n[0] + 1.5f) > 1e-4f || Math.abs(n[1] - 2.5f) > 1e-4f) {
-        return new Support(BIAS_ADD, MKL_LAYER_NORM + " gave " + n[0] + ", " + n[1] + " instead of -1.5, 2.5");
-      }
-    } catch (TensorFlowException | TFInvalidArgumentException | TFUnimplementedException e) {
-      // e.g. TF_ENABLE_ONEDNN_OPTS=0: the ops stay registered but their oneDNN kernels are not.
-      return new Support(BIAS_ADD, "oneDNN kernels unavailable (is TF_ENABLE_ONEDNN_OPTS=0 set?): " + e.getMessage());
     }
     return new Support(ONEDNN, null);
-  }
-
-  private static float runFusedMatMul(ConfigProto sessionConfig, boolean gelu) {
-    try (Graph g = new Graph(); Session s = new Session(g, sessionConfig)) {
-      Ops tf = Ops.create(g);
-      Output<TFloat32> y = fusedMatMul(tf, tf.constant(new float[][] {{1f}}), tf.constant(new float[][] {{2f}}), false,
-          tf.constant(new float[] {0.5f}), gelu);
-      try (Result r = s.runner().fetch(y).run()) {
-        return ((TFloat32) r.get(0)).getFloat(0, 0);
-      }
-    }
-  }
-
-  private static float[] runLayerNorm(ConfigProto sessionConfig) {
-    try (Graph g = new Graph(); Session s = new Session(g, sessionConfig)) {
-      Ops tf = Ops.create(g);
-      Output<TFloat32> y = layerNorm(tf, tf.constant(new float[][] {{1f, 3f}}), tf.constant(new float[] {2f, 2f}),
-          tf.constant(new float[] {0.5f, 0.5f}), 1e-12f);
-      try (Result r = s.runner().fetch(y).run()) {
-        TFloat32 t = (TFloat32) r.get(0);
-        return new float[] {t.getFloat(0, 0), t.getFloat(0, 1)};
-      }
-    }
   }
 
   /** LayerNorm over the last axis of x [..., H] as {@code _MklLayerNorm}: (x - mean) / sqrt(var + eps) * gamma + beta. */
