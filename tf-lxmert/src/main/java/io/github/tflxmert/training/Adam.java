@@ -57,12 +57,7 @@ final class Adam {
       ModelScope.Weight w = weights.get(i);
       Variable<TFloat32> m = slot("m", w);
       Variable<TFloat32> v = slot("v", w);
-      Ops upd = ms.scope(name + "/update/" + w.name()).withControlDependencies(waitFor);
-      if (options.weightDecay() > 0 && decays(w.name())) {
-        Op decay = upd.withName("decay").assignSub(w.variable(),
-            upd.math.mul(upd.math.mul(learningRate, upd.constant(options.weightDecay())), w.value()));
-        upd = upd.withControlDependencies(List.of(decay));
-      }
+      Ops upd = afterWeightDecay(ms.scope(name + "/update/" + w.name()).withControlDependencies(waitFor), w);
       updates.add(upd.withName("apply_adam").train.applyAdam(w.variable(), m, v, beta1Power, beta2Power,
           learningRate, upd.constant(options.beta1()), upd.constant(options.beta2()), upd.constant(options.epsilon()),
           grads.get(i)));
@@ -70,6 +65,19 @@ final class Adam {
     Ops tf = ms.scope(name);
     Op bump = tf.withControlDependencies(updates).withName("next_iteration").assignAdd(iteration, tf.constant(1L));
     return tf.withControlDependencies(List.of(bump)).withName("step").noOp();
+  }
+
+  /**
+   * AdamW's decoupled decay {@code w -= lr × weightDecay × w} for a weight that {@link #decays}, and {@code upd}
+   * waiting for it; {@code upd} itself for plain Adam or a weight that does not decay.
+   */
+  private Ops afterWeightDecay(Ops upd, ModelScope.Weight w) {
+    if (options.weightDecay() <= 0 || !decays(w.name())) {
+      return upd;
+    }
+    Op decay = upd.withName("decay").assignSub(w.variable(),
+        upd.math.mul(upd.math.mul(learningRate, upd.constant(options.weightDecay())), w.value()));
+    return upd.withControlDependencies(List.of(decay));
   }
 
   /** The slot {@code <name>/<slot>/<weight>}: zeros of the weight's shape. */
