@@ -173,7 +173,7 @@ class TrainingStepParityTest {
       JsonNode step = tr.step();
       JsonNode hp = step.get("hyper_parameters");
       TrainingOptions opts = TrainingOptions.builder().learningRate((float) hp.get("learning_rate").asDouble())
-          .betas((float) hp.get("beta_1").asDouble(), (float) hp.get("beta_2").asDouble())
+          .beta1((float) hp.get("beta_1").asDouble()).beta2((float) hp.get("beta_2").asDouble())
           .epsilon((float) hp.get("epsilon").asDouble()).build();
       LxmertInputs inputs = ref.caseNamed(tr.caseName()).inputs();
       try (LxmertTrainer trainer = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"), opts)) {

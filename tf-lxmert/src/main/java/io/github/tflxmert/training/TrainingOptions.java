@@ -204,10 +204,15 @@ public final class TrainingOptions {
       return this;
     }
 
-    /** Adam's decay rates of the first and second moment estimates. */
-    public Builder betas(float b1, float b2) {
-      beta1 = b1;
-      beta2 = b2;
+    /** Adam's decay rate of the first moment estimate (Keras' {@code beta_1}). */
+    public Builder beta1(float b) {
+      beta1 = b;
+      return this;
+    }
+
+    /** Adam's decay rate of the second moment estimate (Keras' {@code beta_2}). */
+    public Builder beta2(float b) {
+      beta2 = b;
       return this;
     }
 
