@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares two reference directories written by export_reference.py (e.g. the committed fixtures and a fresh
-regeneration): same config, cases and tensor names/shapes/dtypes, every input and output within --atol, and
-every checkpoint tensor equal. Prints one line per set and the drifted tensors; exits 1 on any drift.
+regeneration): same config, cases and tensor names/shapes/dtypes, every input and output within --atol, every
+checkpoint tensor equal, and the training reference (labels equal, loss terms and one-step weights within --atol,
+gradients within --atol + 1.3e-6*|committed|). Prints one line per set and the drifted tensors; exits 1 on any drift.
 
 Usage: compare_references.py COMMITTED_ROOT FRESH_ROOT [--names tiny wide] [--atol 1e-6]
 """
@@ -60,8 +61,14 @@ def compare(a_dir, b_dir, atol):
     return problems, worst
 
 
+# Gradients reach |g| ~ 5 on the fixtures, where float32 rounding alone is ~5e-7: they are held element-wise to
+# atol + rtol*|committed| (torch's float32 rtol), not to atol alone.
+GRADIENT_RTOL = 1.3e-6
+
+
 def compare_training(a_dir, b_dir, atol, problems):
-    """training/ (export_training_reference.py): labels, loss terms, and the one-step weights where present."""
+    """training/ (export_training_reference.py): labels, loss terms, the gradients and the one-step weights where
+    present."""
     ta, tb = os.path.join(a_dir, "training"), os.path.join(b_dir, "training")
     if os.path.isdir(ta) != os.path.isdir(tb):
         problems.append(f"training/: present in only one of the two directories")
@@ -78,6 +85,23 @@ def compare_training(a_dir, b_dir, atol, problems):
     for k, v in ma["loss_terms"].items():
         if abs(v - mb["loss_terms"].get(k, float("inf"))) > atol:
             problems.append(f"training/loss_terms/{k}: {v} vs {mb['loss_terms'].get(k)}")
+    if ("gradients" in ma) != ("gradients" in mb):
+        problems.append("training/gradients: present in only one of the two directories")
+    elif "gradients" in ma:
+        ga, gb = (load_file(os.path.join(d, m["gradients"]["file"])) for d, m in ((ta, ma), (tb, mb)))
+        if set(ga) != set(gb):
+            problems.append(f"training/gradients: tensor names differ: {sorted(set(ga) ^ set(gb))[:10]}")
+        for k in ga:
+            if k not in gb:
+                continue
+            if ga[k].shape != gb[k].shape:
+                problems.append(f"training/gradients: {k} shape {ga[k].shape} vs {gb[k].shape}")
+                continue
+            x, y = ga[k].astype(np.float64), gb[k].astype(np.float64)
+            over = np.abs(x - y) > atol + GRADIENT_RTOL * np.abs(x)
+            if np.any(over):
+                problems.append(f"training/gradients: {k}: {int(over.sum())} elements differ by more than "
+                                f"{atol:g} + {GRADIENT_RTOL:g}*|committed|")
     if ("step" in ma) != ("step" in mb):
         problems.append("training/step: present in only one of the two directories")
     elif "step" in ma:
