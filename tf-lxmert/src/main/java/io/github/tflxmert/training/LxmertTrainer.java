@@ -82,16 +82,16 @@ public final class LxmertTrainer implements AutoCloseable {
     this.graph = new Graph();
     try {
       ModelScope ms = new ModelScope(graph);
-      BuildContext ctx = options.dropout() ? BuildContext.keras().withDropout(new BuildContext.Dropout(options.seed()))
-          : BuildContext.keras();
+      BuildContext ctx = BuildContext.keras()
+          .withDropout(options.dropout() ? new BuildContext.Dropout(options.seed()) : null);
       model = new LxmertGraph(ms, config, LxmertGraph.Kind.PRETRAINING, "", TInt32.class, ctx);
       losses = new PretrainingLosses(model, options.losses());
       trained = trainedWeights(ms);
       gradients = gradients(ms);
       gradNorm = globalNorm(ms.scope("train"), gradients);
       adam = new Adam(ms, options);
-      train = adam.update(trained, clipped(ms.scope("train"), gradients, gradNorm), gradients.stream()
-          .map(g -> (Op) g).toList());
+      List<Op> everyGradient = gradients.stream().map(g -> (Op) g).toList();   // the Identity ops of gradients()
+      train = adam.update(trained, clipped(ms.scope("train"), gradients, gradNorm), everyGradient);
       session = openSession(ms, checkpoint);
     } catch (RuntimeException | IOException | Error e) {
       graph.close();
