@@ -2,7 +2,8 @@
 """Compares two reference directories written by export_reference.py (e.g. the committed fixtures and a fresh
 regeneration, possibly on another CPU): same config, cases and tensor names/shapes/dtypes, inputs equal, every
 output within the project's tolerance model (tolerance.py: |a - e| <= atol + rtol |e|, NaN/Inf in place), and
-every checkpoint tensor equal. Prints one line per set and the drifted tensors; exits 1 on any drift.
+every checkpoint tensor equal, and the training reference (labels equal; loss terms, gradients and
+one-step weights under the same model). Prints one line per set and the drifted tensors; exits 1 on any drift.
 
 Usage: compare_references.py COMMITTED_ROOT FRESH_ROOT [--names tiny wide] [--rtol 1.3e-6] [--atol 1e-5]
 """
@@ -68,7 +69,8 @@ def compare(a_dir, b_dir, rtol, atol):
 
 
 def compare_training(a_dir, b_dir, rtol, atol, problems):
-    """training/ (export_training_reference.py): labels, loss terms, and the one-step weights where present."""
+    """training/ (export_training_reference.py): labels, loss terms, the gradients and the one-step weights where
+    present."""
     ta, tb = os.path.join(a_dir, "training"), os.path.join(b_dir, "training")
     if os.path.isdir(ta) != os.path.isdir(tb):
         problems.append(f"training/: present in only one of the two directories")
@@ -83,8 +85,24 @@ def compare_training(a_dir, b_dir, rtol, atol, problems):
                                                     np.load(os.path.join(tb, mb["labels"][k]["file"]))):
             problems.append(f"training/labels/{k} differs")
     for k, v in ma["loss_terms"].items():
-        if abs(v - mb["loss_terms"].get(k, float("inf"))) > atol:
+        why = tolerance.check(np.float32(mb["loss_terms"].get(k, np.inf)), np.float32(v), rtol=rtol, atol=atol)
+        if why:
             problems.append(f"training/loss_terms/{k}: {v} vs {mb['loss_terms'].get(k)}")
+    if ("gradients" in ma) != ("gradients" in mb):
+        problems.append("training/gradients: present in only one of the two directories")
+    elif "gradients" in ma:
+        ga, gb = (load_file(os.path.join(d, m["gradients"]["file"])) for d, m in ((ta, ma), (tb, mb)))
+        if set(ga) != set(gb):
+            problems.append(f"training/gradients: tensor names differ: {sorted(set(ga) ^ set(gb))[:10]}")
+        for k in ga:
+            if k not in gb:
+                continue
+            if ga[k].shape != gb[k].shape:
+                problems.append(f"training/gradients: {k} shape {ga[k].shape} vs {gb[k].shape}")
+                continue
+            why = tolerance.check(gb[k], ga[k], rtol=rtol, atol=atol)
+            if why:
+                problems.append(f"training/gradients: {k}: {why}")
     if ("step" in ma) != ("step" in mb):
         problems.append("training/step: present in only one of the two directories")
     elif "step" in ma:

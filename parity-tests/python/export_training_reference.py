@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Adds a training reference to a reference directory written by export_reference.py: labels for one case,
 every pretraining loss term of TFLxmertForPreTraining computed separately (the way HF computes them inside
-call, which only returns the total), HF's own total, and, with --step, one optimizer step (plain Adam, no
-weight decay, no clipping, dropout off) with the loss before the step and every updated weight.
+call, which only returns the total), HF's own total; with --gradients the gradient of HF's total with respect
+to every trainable variable (tf.GradientTape, training=False); and with --step (implies --gradients) one
+optimizer step (plain Adam, no weight decay, no clipping, dropout off) from those gradients, with the loss before
+and after the step and every updated weight.
 
-Usage: export_training_reference.py --ref DIR [--case b3_padded] [--seed 0] [--step]
-Writes DIR/training/ (manifest.json, labels/*.npy, and with --step updated.safetensors).
-Read by io.github.tflxmert.parity.LossParityTest and TrainingStepParityTest.
+Usage: export_training_reference.py --ref DIR [--case b3_padded] [--seed 0] [--gradients] [--step]
+Writes DIR/training/ (manifest.json, labels/*.npy, with --gradients gradients.safetensors, with --step
+updated.safetensors). Read by io.github.tflxmert.parity.LossParityTest and TrainingStepParityTest.
 """
 import argparse
 import json
 import os
+import platform
 import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,6 +22,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras as keras  # noqa: E402
+import transformers  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 from transformers import TFLxmertForPreTraining  # noqa: E402
 
@@ -28,6 +32,17 @@ ADAM = dict(learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-6)
 def stripped(name):
     name = name[:-2] if name.endswith(":0") else name
     return name.split("/", 1)[1]
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def make_labels(cfg, inputs, rng):
@@ -84,7 +99,9 @@ def main():
     ap.add_argument("--ref", required=True)
     ap.add_argument("--case", default="b3_padded")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--step", action="store_true", help="also record one Adam step")
+    ap.add_argument("--gradients", action="store_true",
+                    help="also record the gradient of HF's total loss for every trainable variable")
+    ap.add_argument("--step", action="store_true", help="also record one Adam step (implies --gradients)")
     args = ap.parse_args()
 
     ref = os.path.abspath(args.ref)
@@ -122,12 +139,35 @@ def main():
                  "visual terms are mean(keras_loss * mask_conf) * visual_loss_normalizer; no -100 masking.",
     }
 
-    if args.step:
+    entry["versions"] = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "tf_keras": keras.__version__,
+        "transformers": transformers.__version__,
+        "numpy": np.__version__,
+    }
+    entry["cpu"] = cpu_model()
+
+    if args.step or args.gradients:
         variables = model.trainable_variables
         with tf.GradientTape() as tape:
             loss = hf_total(model, inputs, labels, training=False)
         grads = tape.gradient(loss, variables)
         missing = [stripped(v.name) for v, g in zip(variables, grads) if g is None]
+        # The tied word embeddings get an IndexedSlices part (the embedding lookup): made dense, as the optimizer
+        # applies it.
+        dense = {stripped(v.name): np.ascontiguousarray(tf.convert_to_tensor(g).numpy())
+                 for v, g in zip(variables, grads) if g is not None}
+        save_file(dense, os.path.join(out, "gradients.safetensors"), metadata={"format": "tf"})
+        entry["gradients"] = {
+            "file": "gradients.safetensors",
+            "of": "hf_total_loss (TFLxmertForPreTraining.call with every label, training=False)",
+            "loss": float(loss.numpy()),
+            "num_variables": len(variables),
+            "variables_without_gradient": missing,
+        }
+
+    if args.step:
         opt = keras.optimizers.Adam(**ADAM)
         opt.apply_gradients([(g, v) for g, v in zip(grads, variables) if g is not None])
         updated = {stripped(v.name): np.ascontiguousarray(v.numpy()) for v in variables}
@@ -146,7 +186,7 @@ def main():
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(entry, f, indent=1)
         f.write("\n")
-    print(f"wrote {out}: terms {terms}, total {total}" + (f", step {entry['step']['loss_before']} -> "
+    print(f"wrote {out}: terms {terms}, total {total}" + (", gradients" if "gradients" in entry else "") + (f", step {entry['step']['loss_before']} -> "
                                                           f"{entry['step']['loss_after']}" if args.step else ""))
 
 

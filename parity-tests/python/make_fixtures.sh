@@ -8,8 +8,8 @@ py="${PYTHON:-$here/.venv/bin/python}"
 mkdir -p "$root"
 "$py" "$here/export_reference.py" --preset tiny --seed 0 --saved-model zip --out "$root/tiny"
 "$py" "$here/export_reference.py" --preset wide --seed 1 --saved-model zip --out "$root/wide"
-# Labels, loss terms and (tiny only) one Adam step, for LossParityTest and TrainingStepParityTest.
+# Labels, loss terms, every gradient and (tiny only) one Adam step, for LossParityTest and TrainingStepParityTest.
 "$py" "$here/export_training_reference.py" --ref "$root/tiny" --step
-"$py" "$here/export_training_reference.py" --ref "$root/wide"
+"$py" "$here/export_training_reference.py" --ref "$root/wide" --gradients
 "$py" "$here/write_integration_inputs.py" "$root/integration"
 "$py" "$here/export_tokenizer_reference.py" --out "$root/tokenizer"

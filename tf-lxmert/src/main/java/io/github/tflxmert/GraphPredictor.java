@@ -1,6 +1,8 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.graph.BuildContext;
 import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.graph.ModelScope;
@@ -29,7 +31,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -84,9 +85,10 @@ public abstract class GraphPredictor implements LxmertPredictor {
       started.set(true);
       try {
         // XLA fuses by itself and has no kernel for TensorFlow's fused ops, so they are left out under XLA.
-        KernelFusion fusion = options.fusedKernels() && !options.xla() ? KernelFusion.best(sessionConfig)
-            : KernelFusion.OFF;
-        LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph, fusion), config, kind, "", TInt32.class);
+        KernelFusion fusion = options.xla() ? KernelFusion.OFF
+            : KernelFusion.resolve(options.kernelFusion(), options.kernelFusionRequired(), sessionConfig);
+        BuildContext ctx = BuildContext.inference(fusion).withDefects(options.defects());
+        LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph), config, kind, "", TInt32.class, ctx);
         return new Built(m, new Session(graph, sessionConfig));
       } finally {
         ended.countDown();
@@ -188,27 +190,17 @@ public abstract class GraphPredictor implements LxmertPredictor {
     return plan;
   }
 
-  /** The graph and its named inputs/outputs, for export. Do not modify it while predictions run. */
-  public LxmertGraph graph() {
-    return model;
+  /** The kernels the graph was built with ({@link LoadOptions#kernelFusion()} after any fallback). */
+  public KernelFusion kernelFusion() {
+    return model.context().fusion();
   }
 
-  /**
-   * Adds the weight feeds to {@code runner} (a runner of {@link #session()}): the weights are placeholders fed
-   * on every run, not variables. The tensors stay owned by this predictor; do not use them after {@link #close()}.
-   */
-  public Session.Runner feedWeights(Session.Runner runner) {
+  /** Adds the weight feeds: the weights are placeholders fed on every run, not variables. */
+  private Session.Runner feedWeights(Session.Runner runner) {
     for (Map.Entry<ModelScope.Weight, TFloat32> e : weights.entrySet()) {
       runner.feed(e.getKey().loadValue(), e.getValue());
     }
     return runner;
-  }
-
-  /**
-   * The session running the graph. Owned by this predictor. Runs must feed the weights ({@link #feedWeights}).
-   */
-  public Session session() {
-    return session;
   }
 
   @Override
@@ -254,11 +246,6 @@ public abstract class GraphPredictor implements LxmertPredictor {
     } finally {
       lock.readLock().unlock();
     }
-  }
-
-  /** Output operands by name (for export and training code in this library). */
-  Map<String, Operand<TFloat32>> outputOperands() {
-    return model.outputs();
   }
 
   @Override

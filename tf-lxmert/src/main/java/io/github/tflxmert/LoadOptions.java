@@ -1,32 +1,55 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.graph.GraphDefect;
+import io.github.tflxmert.graph.KernelFusion;
 import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Set;
 import java.util.function.LongConsumer;
 
 /**
  * How to open a model: which checkpoint file (default: the one HF would pick in the model directory), session
  * thread pools (0 = TensorFlow's default; note TensorFlow fixes the intra-op pool for the whole process at the
- * first session), and a progress callback receiving bytes loaded. Immutable.
+ * first session), a progress callback receiving bytes loaded, and how the graph is built. Start from
+ * {@link #defaults()} and change what you need ({@code LoadOptions.defaults().withThreads(4, 1)}), or use
+ * {@link #builder()}. Immutable; thread-safe.
  *
- * @param weightFile     checkpoint to load instead of the directory's default, or null
- * @param intraOpThreads threads inside one op, 0 = TensorFlow default
- * @param interOpThreads ops run in parallel, 0 = TensorFlow default
- * @param progress       called with the bytes loaded so far and the total, or null
- * @param xla            opt-in XLA auto-clustering (global_jit_level ON_1). On CPU TensorFlow only compiles when
- *                       the environment variable {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} was set before the
- *                       JVM loaded TensorFlow; results then differ from the reference by rounding (re-check parity
- *                       with {@code lxmert parity --xla})
- * @param graphOptimizer run TensorFlow's graph optimizer (Grappler) on the session's graphs. Off by default:
- *                       on LXMERT it did not make inference faster on CPU (bench/bench.sh, variants graph and
- *                       graph-grappler; README) while the first call, which it optimizes over the whole 6,700-op
- *                       graph, takes over a second longer. Results differ from those with it off by rounding only
- *                       (both pass parity)
- * @param fusedKernels   run each Dense layer's MatMul, bias add and (exact GELU) activation as one TensorFlow kernel
- *                       ({@code _FusedMatMul}) in the inference graph; on by default, ignored with XLA. See
- *                       {@link io.github.tflxmert.graph.KernelFusion}
+ * @param weightFile           checkpoint to load instead of the directory's default, or null
+ * @param intraOpThreads       threads inside one op, 0 = TensorFlow default
+ * @param interOpThreads       ops run in parallel, 0 = TensorFlow default
+ * @param progress             called with the bytes loaded so far and the total, or null
+ * @param xla                  opt-in XLA auto-clustering (global_jit_level ON_1). On CPU TensorFlow only compiles
+ *                             when the environment variable {@code TF_XLA_FLAGS=--tf_xla_cpu_global_jit} was set
+ *                             before the JVM loaded TensorFlow; results then differ from the reference by rounding
+ *                             (re-check parity with {@code lxmert parity --xla}). XLA has no kernel for the fused
+ *                             ops, so it builds the graph unfused
+ * @param graphOptimizer       run TensorFlow's graph optimizer (Grappler) on the session's graphs. Off by default:
+ *                             on LXMERT it did not make inference faster on CPU (bench/bench.sh, variants graph and
+ *                             graph-grappler; README) while the first call, which it optimizes over the whole
+ *                             6,700-op graph, takes over a second longer. Results differ from those with it off by
+ *                             rounding only (both pass parity)
+ * @param kernelFusion         which fused kernels the inference graph's Dense layers and LayerNorms use
+ *                             ({@link KernelFusion}; default {@link KernelFusion#ONEDNN}, {@link KernelFusion#OFF}
+ *                             for Keras' separate ops). A runtime that lacks them gets the most it has, logged once
+ *                             at WARN, unless {@code kernelFusionRequired}
+ * @param kernelFusionRequired fail to load (UnsupportedOperationException naming the reason) instead of falling back
+ *                             when the runtime cannot run {@code kernelFusion}
+ * @param defects              deliberate graph defects, for parity mutation tests only (empty; see
+ *                             {@link #withDefectsForTesting})
  */
 public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla,
-                          boolean graphOptimizer, boolean fusedKernels) {
+                          boolean graphOptimizer, KernelFusion kernelFusion, boolean kernelFusionRequired,
+                          Set<GraphDefect> defects) {
+  private static final LoadOptions DEFAULTS = builder().build();
+
+  public LoadOptions {
+    Objects.requireNonNull(kernelFusion, "kernelFusion");
+    defects = Set.copyOf(defects);
+    if (xla && kernelFusionRequired && kernelFusion != KernelFusion.OFF) {
+      throw new IllegalArgumentException("LoadOptions: kernel fusion " + kernelFusion + " is required, but XLA "
+          + "builds the graph without fused kernels; drop one of withXla(true) and withKernelFusionRequired()");
+    }
+  }
 
   /** Load progress: bytes done out of total. */
   @FunctionalInterface
@@ -34,35 +57,123 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
     void update(long done, long total);
   }
 
+  /** The directory's checkpoint, TensorFlow's thread pools, no XLA, no graph optimizer, oneDNN kernel fusion. */
   public static LoadOptions defaults() {
-    return new LoadOptions(null, 0, 0, null, false, false, true);
+    return DEFAULTS;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder holding these options. */
+  public Builder toBuilder() {
+    return new Builder().weightFile(weightFile).threads(intraOpThreads, interOpThreads).progress(progress).xla(xla)
+        .graphOptimizer(graphOptimizer).kernelFusion(kernelFusion).kernelFusionRequired(kernelFusionRequired)
+        .defects(defects);
   }
 
   public LoadOptions withWeightFile(Path f) {
-    return new LoadOptions(f, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, fusedKernels);
+    return toBuilder().weightFile(f).build();
   }
 
   public LoadOptions withThreads(int intra, int inter) {
-    return new LoadOptions(weightFile, intra, inter, progress, xla, graphOptimizer, fusedKernels);
+    return toBuilder().threads(intra, inter).build();
   }
 
   public LoadOptions withProgress(Progress p) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, p, xla, graphOptimizer, fusedKernels);
+    return toBuilder().progress(p).build();
   }
 
   public LoadOptions withXla(boolean on) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, on, graphOptimizer, fusedKernels);
+    return toBuilder().xla(on).build();
   }
 
   public LoadOptions withGraphOptimizer(boolean on) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, on, fusedKernels);
+    return toBuilder().graphOptimizer(on).build();
   }
 
-  public LoadOptions withFusedKernels(boolean on) {
-    return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, on);
+  /** The fused kernels to use ({@link KernelFusion#OFF}: Keras' separate ops). */
+  public LoadOptions withKernelFusion(KernelFusion fusion) {
+    return toBuilder().kernelFusion(fusion).build();
+  }
+
+  /** Fail to load instead of falling back when the runtime cannot run {@link #kernelFusion()}. */
+  public LoadOptions withKernelFusionRequired() {
+    return toBuilder().kernelFusionRequired(true).build();
+  }
+
+  /**
+   * These options with deliberate defects built into the graph. <b>For parity mutation tests only</b>: a model
+   * loaded with any defect computes wrong outputs on purpose, so a parity suite can show it would catch the bug.
+   */
+  public LoadOptions withDefectsForTesting(Set<GraphDefect> d) {
+    return toBuilder().defects(d).build();
   }
 
   LongConsumer progressFor(long total) {
     return progress == null ? null : done -> progress.update(done, total);
+  }
+
+  /** Builds {@link LoadOptions}; starts from the defaults. Not thread-safe. */
+  public static final class Builder {
+    private Path weightFile;
+    private int intraOpThreads;
+    private int interOpThreads;
+    private Progress progress;
+    private boolean xla;
+    private boolean graphOptimizer;
+    private KernelFusion kernelFusion = KernelFusion.ONEDNN;
+    private boolean kernelFusionRequired;
+    private Set<GraphDefect> defects = Set.of();
+
+    private Builder() {}
+
+    public Builder weightFile(Path f) {
+      weightFile = f;
+      return this;
+    }
+
+    public Builder threads(int intra, int inter) {
+      intraOpThreads = intra;
+      interOpThreads = inter;
+      return this;
+    }
+
+    public Builder progress(Progress p) {
+      progress = p;
+      return this;
+    }
+
+    public Builder xla(boolean on) {
+      xla = on;
+      return this;
+    }
+
+    public Builder graphOptimizer(boolean on) {
+      graphOptimizer = on;
+      return this;
+    }
+
+    public Builder kernelFusion(KernelFusion f) {
+      kernelFusion = f;
+      return this;
+    }
+
+    public Builder kernelFusionRequired(boolean on) {
+      kernelFusionRequired = on;
+      return this;
+    }
+
+    /** Only through {@link LoadOptions#withDefectsForTesting}. */
+    private Builder defects(Set<GraphDefect> d) {
+      defects = d;
+      return this;
+    }
+
+    public LoadOptions build() {
+      return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, kernelFusion,
+          kernelFusionRequired, defects);
+    }
   }
 }

@@ -1,5 +1,7 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.config.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.graph.LxmertGraph;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.NpyArray;

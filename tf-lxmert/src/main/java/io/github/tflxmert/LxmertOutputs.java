@@ -1,5 +1,6 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.array.FloatArray;
 import java.util.Collections;
 import java.util.LinkedHashMap;

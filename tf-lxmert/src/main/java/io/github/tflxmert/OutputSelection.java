@@ -1,5 +1,7 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.config.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashSet;

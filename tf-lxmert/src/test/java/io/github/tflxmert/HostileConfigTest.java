@@ -1,5 +1,6 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.config.LxmertConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

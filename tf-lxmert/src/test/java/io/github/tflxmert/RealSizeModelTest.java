@@ -1,5 +1,7 @@
 package io.github.tflxmert;
 
+import io.github.tflxmert.graph.KernelFusion;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.array.FloatArray;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -80,7 +82,7 @@ class RealSizeModelTest {
     // The graph optimizer on, as TensorFlow's SavedModel loader has it, so that the reloaded export below must give
     // bit-identical numbers (with it off they differ by rounding); fused kernels off, as the export has the public ops.
     try (LxmertForPreTraining m = LxmertForPreTraining.create(c, h5,
-        LoadOptions.defaults().withGraphOptimizer(true).withFusedKernels(false))) {
+        LoadOptions.defaults().withGraphOptimizer(true).withKernelFusion(KernelFusion.OFF))) {
       int b = 2;
       int s = 20;
       int n = 36;

@@ -2,13 +2,14 @@ package io.github.tflxmert.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertPredictor;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.savedmodel.SavedModelPredictor;
 import java.io.IOException;
@@ -68,7 +69,8 @@ final class BenchCommand implements Callable<Integer> {
     double init = (System.nanoTime() - ti) / 1e9;
     long t0 = System.nanoTime();
     LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads).withXla(variant.equals("graph-xla"))
-        .withGraphOptimizer(variant.equals("graph-grappler")).withFusedKernels(!variant.equals("graph-unfused"));
+        .withGraphOptimizer(variant.equals("graph-grappler"))
+        .withKernelFusion(variant.equals("graph-unfused") ? KernelFusion.OFF : KernelFusion.ONEDNN);
     try (LxmertPredictor m = variant.equals("saved-model")
         ? SavedModelPredictor.builder(model).config(LxmertConfig.fromJsonFile(config)).intraOpThreads(threads).interOpThreads(threads).open()
         : LxmertForPreTraining.fromPretrained(model, opts)) {

@@ -1,6 +1,6 @@
 package io.github.tflxmert.cli;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.export.SavedModelExporter;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.weights.WeightSources;

@@ -1,6 +1,6 @@
 package io.github.tflxmert.cli;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.weights.WeightSource;
 import io.github.tflxmert.weights.WeightSources;
 import java.io.IOException;

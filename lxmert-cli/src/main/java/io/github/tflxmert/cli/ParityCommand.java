@@ -3,6 +3,7 @@ package io.github.tflxmert.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
@@ -78,7 +79,7 @@ final class ParityCommand implements Callable<Integer> {
       + "off by default (see LoadOptions.graphOptimizer).")
   boolean graphOptimizer;
   @Option(names = "--unfused", description = "Graph path with Dense layers and LayerNorm as Keras' separate ops "
-      + "instead of fused kernels (see LoadOptions.fusedKernels).")
+      + "instead of fused kernels (see LoadOptions.kernelFusion).")
   boolean unfused;
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON (every field of "
       + "every tensor).")
@@ -137,7 +138,8 @@ final class ParityCommand implements Callable<Integer> {
       return SavedModelPredictor.open(choice.savedModel);
     }
     LoadOptions o = (checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))
-        .withXla(xla).withGraphOptimizer(graphOptimizer).withFusedKernels(!unfused);
+        .withXla(xla).withGraphOptimizer(graphOptimizer)
+        .withKernelFusion(unfused ? KernelFusion.OFF : KernelFusion.ONEDNN);
     return LxmertForPreTraining.fromPretrained(choice.model, o);
   }
 

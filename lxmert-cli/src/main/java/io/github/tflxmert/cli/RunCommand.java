@@ -10,7 +10,7 @@ import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.LxmertPredictor;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.features.FeatureReader;
 import io.github.tflxmert.features.VisualFeatures;

@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.export.SavedModelExporter;
 import java.io.IOException;
@@ -59,7 +60,7 @@ class ExportParityTest {
   void exportedSavedModelReloadsBitIdentical(String name) throws IOException {
     try (LxmertReference ref = References.open(name);
          LxmertForPreTraining model = LxmertForPreTraining.fromPretrained(ref.modelDir(),
-             LoadOptions.defaults().withGraphOptimizer(true).withFusedKernels(false))) {
+             LoadOptions.defaults().withGraphOptimizer(true).withKernelFusion(KernelFusion.OFF))) {
       Path base = exportBase(name);
       SavedModelExporter.Options opts = SavedModelExporter.Options.pretraining().withHiddenStates(true)
           .withAttentions(true);

@@ -3,13 +3,14 @@ package io.github.tflxmert.parity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.tflxmert.graph.KernelFusion;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.GraphPredictor;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertModel;
 import io.github.tflxmert.LxmertOutputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -67,7 +68,7 @@ class GraphParityTest {
    */
   static final Map<String, LoadOptions> OTHER_OPTIONS = Map.of(
       "with the graph optimizer", LoadOptions.defaults().withGraphOptimizer(true),
-      "with fused kernels off", LoadOptions.defaults().withFusedKernels(false));
+      "with fused kernels off", LoadOptions.defaults().withKernelFusion(KernelFusion.OFF));
 
   static Stream<Arguments> otherOptions() {
     List<Arguments> args = new ArrayList<>();

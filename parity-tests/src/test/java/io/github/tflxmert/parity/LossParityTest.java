@@ -60,9 +60,10 @@ class LossParityTest {
   void subsetsOfTermsAndIgnoreIndex(String name) throws IOException {
     try (LxmertReference ref = References.open(name);
          LxmertTrainer qaOnly = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
-             TrainingOptions.plainAdam().withLosses(PretrainingLosses.Options.only("qa")));
+             TrainingOptions.builder().losses(PretrainingLosses.Options.only("qa")).build());
          LxmertTrainer mlmIgnore = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
-             TrainingOptions.plainAdam().withLosses(PretrainingLosses.Options.only("masked_lm").withIgnoreIndex(-100)))) {
+             TrainingOptions.builder()
+                 .losses(PretrainingLosses.Options.only("masked_lm").withIgnoreIndex(-100)).build())) {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs inputs = ref.caseNamed(tr.caseName()).inputs();
       PretrainingLabels labels = tr.labels();

@@ -1,6 +1,6 @@
 package io.github.tflxmert.parity;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.array.FloatArray;
 import java.io.IOException;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LxmertOutputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.savedmodel.SavedModelPredictor;
 import java.util.ArrayList;
@@ -13,7 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;

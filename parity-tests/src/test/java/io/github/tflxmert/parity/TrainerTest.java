@@ -9,7 +9,7 @@ import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
@@ -46,7 +46,7 @@ class TrainerTest {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       PretrainingLabels y = tr.labels();
-      TrainingOptions o = TrainingOptions.plainAdam().withSchedule(2, 10).withClipNorm(1f).withWeightDecay(0.01f);
+      TrainingOptions o = TrainingOptions.builder().schedule(2, 10).clipNorm(1f).weightDecay(0.01f).build();
       Path ckpt = tmp.resolve("ckpt/model");
       Map<String, FloatArray> straight;
       try (LxmertTrainer a = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"), o)) {
@@ -104,8 +104,8 @@ class TrainerTest {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       PretrainingLabels y = PretrainingLabels.builder().put("ans", tr.labels().get("ans")).build();
-      TrainingOptions o = TrainingOptions.plainAdam().withLosses(PretrainingLosses.Options.only("qa"))
-          .withTrainable(TrainingOptions.Trainable.QA_HEAD).withLearningRate(1e-2f);
+      TrainingOptions o = TrainingOptions.builder().losses(PretrainingLosses.Options.only("qa"))
+          .trainable(TrainingOptions.Trainable.QA_HEAD).learningRate(1e-2f).build();
       try (LxmertTrainer t = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"), o)) {
         assertTrue(t.trainedWeights().stream().allMatch(n -> n.startsWith("answer_head/")), t.trainedWeights().toString());
         Map<String, FloatArray> before = t.weights();
@@ -131,7 +131,7 @@ class TrainerTest {
       TrainingReference tr = new TrainingReference(ref.dir());
       LxmertInputs in = ref.caseNamed(tr.caseName()).inputs();
       try (LxmertTrainer t = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
-          TrainingOptions.plainAdam().withDropout(true, 7))) {
+          TrainingOptions.builder().dropout(true, 7).build())) {
         float a = t.losses(in, tr.labels()).get("total");
         float b = t.losses(in, tr.labels()).get("total");
         assertNotEquals(a, b, "two dropout draws gave the same loss");
@@ -158,7 +158,7 @@ class TrainerTest {
         plain = t.weights();
       }
       try (LxmertTrainer t = LxmertTrainer.create(ref.config(), ref.modelDir().resolve("tf_model.h5"),
-          TrainingOptions.plainAdam().withWeightDecay(wd))) {
+          TrainingOptions.builder().weightDecay(wd).build())) {
         t.step(in, tr.labels());
         decayed = t.weights();
       }
@@ -176,7 +176,7 @@ class TrainerTest {
 
   @Test
   void linearWarmupThenDecay() {
-    TrainingOptions o = TrainingOptions.plainAdam().withLearningRate(1f).withSchedule(10, 110);
+    TrainingOptions o = TrainingOptions.builder().learningRate(1f).schedule(10, 110).build();
     assertEquals(0.1f, o.learningRateAt(1), 1e-6);
     assertEquals(1f, o.learningRateAt(10), 1e-6);
     assertEquals(0.5f, o.learningRateAt(60), 1e-6);

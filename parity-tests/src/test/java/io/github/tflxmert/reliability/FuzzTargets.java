@@ -1,6 +1,6 @@
 package io.github.tflxmert.reliability;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.array.Npy;
 import io.github.tflxmert.array.NpyArray;
 import io.github.tflxmert.parity.LxmertReference;

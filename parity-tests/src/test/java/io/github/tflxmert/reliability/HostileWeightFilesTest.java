@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.parity.LxmertReference;

@@ -1,7 +1,7 @@
 package io.github.tflxmert.reliability;
 
 import io.github.tflxmert.array.FloatArray;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.OutputSelection;

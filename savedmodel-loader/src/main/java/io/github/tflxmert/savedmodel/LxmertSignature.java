@@ -1,7 +1,7 @@
 package io.github.tflxmert.savedmodel;
 
-import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.savedmodel.SavedModelInfo.SignatureInfo;
 import io.github.tflxmert.savedmodel.SavedModelInfo.TensorSpecInfo;
 import java.util.ArrayList;

@@ -2,11 +2,11 @@ package io.github.tflxmert.savedmodel;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.LxmertPredictor;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.savedmodel.LxmertSignature.OutputSource;
 import io.github.tflxmert.savedmodel.SavedModelInfo.SignatureInfo;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tflxmert.array.FloatArray;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.OutputSelection;

@@ -1,7 +1,7 @@
 package io.github.tflxmert.export;
 
-import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.graph.ModelScope;
 import io.github.tflxmert.weights.WeightLoader;

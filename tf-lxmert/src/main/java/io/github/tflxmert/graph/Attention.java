@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
@@ -20,18 +20,18 @@ final class Attention {
   private final int heads;
   private final int headSize;
   private final int hidden;
-  private final ModelScope ms;
+  private final BuildContext ctx;
   private final float probsDropout;
 
-  Attention(ModelScope ms, String path, LxmertConfig c) {
+  Attention(ModelScope ms, BuildContext ctx, String path, LxmertConfig c) {
     hidden = c.hiddenSize();
-    this.ms = ms;
+    this.ctx = ctx;
     probsDropout = c.attentionProbsDropoutProb();
     heads = c.numAttentionHeads();
     headSize = c.headSize();
-    query = Layers.Dense.create(ms, path + "/query", hidden, hidden);
-    key = Layers.Dense.create(ms, path + "/key", hidden, hidden);
-    value = Layers.Dense.create(ms, path + "/value", hidden, hidden);
+    query = Layers.Dense.create(ms, path + "/query", hidden, hidden, ctx.fusion());
+    key = Layers.Dense.create(ms, path + "/key", hidden, hidden, ctx.fusion());
+    value = Layers.Dense.create(ms, path + "/value", hidden, hidden, ctx.fusion());
   }
 
   record Result(Operand<TFloat32> context, Operand<TFloat32> probs) {}
@@ -43,12 +43,12 @@ final class Attention {
     Operand<TFloat32> v = splitHeads(tf, value.apply(tf, context), batch);         // [B,h,K,d]
     Operand<TFloat32> scores = tf.train.batchMatMul(q, k, TFloat32.class, BatchMatMul.adjY(true)); // [B,h,Q,K]
     scores = tf.math.div(scores, tf.math.sqrt(tf.constant((float) headSize)));
-    if (mask != null) {
+    if (mask != null && !ctx.has(GraphDefect.DROPPED_ATTENTION_MASK)) {
       scores = tf.math.add(scores, mask);
     }
     // HF's stable_softmax adds 1e-9 before the softmax (an XLA workaround; part of the exact op sequence).
     Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, tf.constant(1e-9f)));
-    probs = ms.dropout(tf, probs, probsDropout);                                   // training only
+    probs = ctx.dropout(tf, probs, probsDropout);                                  // training only
     Operand<TFloat32> ctx = tf.train.batchMatMul(probs, v, TFloat32.class);       // [B,h,Q,d]
     ctx = tf.linalg.transpose(ctx, tf.constant(new int[] {0, 2, 1, 3}));           // [B,Q,h,d]
     ctx = tf.reshape(ctx, tf.stack(List.of(batch, tf.constant(-1), tf.constant(hidden)))); // [B,Q,H]
@@ -56,8 +56,9 @@ final class Attention {
   }
 
   private Operand<TFloat32> splitHeads(Ops tf, Operand<TFloat32> x, Operand<TInt32> batch) {
-    Operand<TFloat32> r = tf.reshape(x, tf.stack(List.of(batch, tf.constant(-1), tf.constant(heads),
-        tf.constant(headSize))));                                                   // [B,L,h,d]
+    boolean transposed = ctx.has(GraphDefect.TRANSPOSED_HEAD_SPLIT);               // [B,L,d,h]: a defect
+    Operand<TFloat32> r = tf.reshape(x, tf.stack(List.of(batch, tf.constant(-1),
+        tf.constant(transposed ? headSize : heads), tf.constant(transposed ? heads : headSize)))); // [B,L,h,d]
     return tf.linalg.transpose(r, tf.constant(new int[] {0, 2, 1, 3}));            // [B,h,L,d]
   }
 }

@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
@@ -14,22 +14,23 @@ final class AttentionLayer {
   private final Attention attention;
   private final Layers.Dense dense;
   private final Layers.LayerNorm layerNorm;
-  private final ModelScope ms;
+  private final BuildContext build;
   private final float dropout;
 
   /** @param coreName "self" for self-attention layers, "att" for the cross-attention layer */
-  AttentionLayer(ModelScope ms, String path, String coreName, LxmertConfig c) {
-    attention = new Attention(ms, path + "/" + coreName, c);
-    this.ms = ms;
+  AttentionLayer(ModelScope ms, BuildContext ctx, String path, String coreName, LxmertConfig c) {
+    attention = new Attention(ms, ctx, path + "/" + coreName, c);
+    this.build = ctx;
     dropout = c.hiddenDropoutProb();
-    dense = Layers.Dense.create(ms, path + "/output/dense", c.hiddenSize(), c.hiddenSize());
-    layerNorm = Layers.LayerNorm.create(ms, path + "/output/LayerNorm", c.hiddenSize(), c.layerNormEps());
+    dense = Layers.Dense.create(ms, path + "/output/dense", c.hiddenSize(), c.hiddenSize(), ctx.fusion());
+    layerNorm = Layers.LayerNorm.create(ms, path + "/output/LayerNorm", c.hiddenSize(), c.layerNormEps(),
+        ctx.fusion());
   }
 
   /** x [B,Q,H] attends to ctx [B,K,H]; returns the output [B,Q,H] and probabilities [B,h,Q,K]. */
   Attention.Result apply(Ops tf, Operand<TFloat32> x, Operand<TFloat32> ctx, Operand<TFloat32> mask) {
     Attention.Result a = attention.apply(tf, x, ctx, mask);
-    Operand<TFloat32> out = layerNorm.apply(tf, tf.math.add(ms.dropout(tf, dense.apply(tf, a.context()), dropout), x));
+    Operand<TFloat32> out = layerNorm.apply(tf, tf.math.add(build.dropout(tf, dense.apply(tf, a.context()), dropout), x));
     return new Attention.Result(out, a.probs());
   }
 }

@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
@@ -17,17 +17,17 @@ final class Embeddings {
   private final Operand<TFloat32> positionEmbeddings;
   private final Operand<TFloat32> tokenTypeEmbeddings;
   private final Layers.LayerNorm layerNorm;
-  private final ModelScope ms;
+  private final BuildContext ctx;
   private final float dropout;
 
-  Embeddings(ModelScope ms, LxmertConfig c) {
+  Embeddings(ModelScope ms, BuildContext ctx, LxmertConfig c) {
     long h = c.hiddenSize();
-    this.ms = ms;
+    this.ctx = ctx;
     dropout = c.hiddenDropoutProb();
     wordEmbeddings = ms.weight(PATH + "/word_embeddings", "weight", c.vocabSize(), h);
     tokenTypeEmbeddings = ms.weight(PATH + "/token_type_embeddings", "embeddings", c.typeVocabSize(), h);
     positionEmbeddings = ms.weight(PATH + "/position_embeddings", "embeddings", c.maxPositionEmbeddings(), h);
-    layerNorm = Layers.LayerNorm.create(ms, PATH + "/LayerNorm", h, c.layerNormEps());
+    layerNorm = Layers.LayerNorm.create(ms, PATH + "/LayerNorm", h, c.layerNormEps(), ctx.fusion());
   }
 
   /** ids, tokenTypes [B,S] → [B,S,H]. */
@@ -38,6 +38,6 @@ final class Embeddings {
     Operand<TInt32> positions = tf.expandDims(tf.range(tf.constant(0), seq, tf.constant(1)), axis0); // [1,S]
     Operand<TFloat32> pos = tf.gather(positionEmbeddings, positions, axis0);                  // [1,S,H]
     Operand<TFloat32> types = tf.gather(tokenTypeEmbeddings, tokenTypes, axis0);             // [B,S,H]
-    return ms.dropout(tf, layerNorm.apply(tf, tf.math.add(tf.math.add(words, pos), types)), dropout);
+    return ctx.dropout(tf, layerNorm.apply(tf, tf.math.add(tf.math.add(words, pos), types)), dropout);
   }
 }

@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
@@ -15,20 +15,20 @@ final class FeedForward {
   private final Layers.Dense out;
   private final Layers.LayerNorm layerNorm;
   private final String act;
-  private final ModelScope ms;
+  private final BuildContext ctx;
   private final float dropout;
 
-  FeedForward(ModelScope ms, String interPath, String outPath, LxmertConfig c) {
-    inter = Layers.Dense.create(ms, interPath + "/dense", c.hiddenSize(), c.intermediateSize());
-    out = Layers.Dense.create(ms, outPath + "/dense", c.intermediateSize(), c.hiddenSize());
-    layerNorm = Layers.LayerNorm.create(ms, outPath + "/LayerNorm", c.hiddenSize(), c.layerNormEps());
+  FeedForward(ModelScope ms, BuildContext ctx, String interPath, String outPath, LxmertConfig c) {
+    inter = Layers.Dense.create(ms, interPath + "/dense", c.hiddenSize(), c.intermediateSize(), ctx.fusion());
+    out = Layers.Dense.create(ms, outPath + "/dense", c.intermediateSize(), c.hiddenSize(), ctx.fusion());
+    layerNorm = Layers.LayerNorm.create(ms, outPath + "/LayerNorm", c.hiddenSize(), c.layerNormEps(), ctx.fusion());
     act = c.hiddenAct();
-    this.ms = ms;
+    this.ctx = ctx;
     dropout = c.hiddenDropoutProb();
   }
 
   Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
     Operand<TFloat32> i = inter.apply(tf, x, act);   // [B,L,I]
-    return layerNorm.apply(tf, tf.math.add(ms.dropout(tf, out.apply(tf, i), dropout), x));
+    return layerNorm.apply(tf, tf.math.add(ctx.dropout(tf, out.apply(tf, i), dropout), x));
   }
 }

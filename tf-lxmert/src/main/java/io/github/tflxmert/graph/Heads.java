@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,9 +20,9 @@ final class Heads {
     private final Layers.LayerNorm layerNorm;
     private final String act;
 
-    Transform(ModelScope ms, String path, LxmertConfig c) {
-      dense = Layers.Dense.create(ms, path + "/dense", c.hiddenSize(), c.hiddenSize());
-      layerNorm = Layers.LayerNorm.create(ms, path + "/LayerNorm", c.hiddenSize(), c.layerNormEps());
+    Transform(ModelScope ms, BuildContext ctx, String path, LxmertConfig c) {
+      dense = Layers.Dense.create(ms, path + "/dense", c.hiddenSize(), c.hiddenSize(), ctx.fusion());
+      layerNorm = Layers.LayerNorm.create(ms, path + "/LayerNorm", c.hiddenSize(), c.layerNormEps(), ctx.fusion());
       act = c.hiddenAct();
     }
 
@@ -44,9 +44,9 @@ final class Heads {
     private final int vocab;
     private final KernelFusion fusion;
 
-    LmPrediction(ModelScope ms, LxmertConfig c, Operand<TFloat32> wordEmbeddings) {
-      fusion = ms.kernelFusion();
-      transform = new Transform(ms, "cls/predictions/transform", c);
+    LmPrediction(ModelScope ms, BuildContext ctx, LxmertConfig c, Operand<TFloat32> wordEmbeddings) {
+      fusion = ctx.fusion();
+      transform = new Transform(ms, ctx, "cls/predictions/transform", c);
       bias = ms.weight("cls/predictions", "bias", c.vocabSize());
       this.wordEmbeddings = wordEmbeddings;
       hidden = c.hiddenSize();
@@ -71,11 +71,11 @@ final class Heads {
     private final Layers.LayerNorm ln2;
     private final Layers.Dense fc3;
 
-    Answer(ModelScope ms, LxmertConfig c) {
+    Answer(ModelScope ms, BuildContext ctx, LxmertConfig c) {
       long h2 = 2L * c.hiddenSize();
-      fc0 = Layers.Dense.create(ms, "answer_head/logit_fc_._0", c.hiddenSize(), h2);
-      ln2 = Layers.LayerNorm.create(ms, "answer_head/logit_fc_._2", h2, c.layerNormEps());
-      fc3 = Layers.Dense.create(ms, "answer_head/logit_fc_._3", h2, c.numQaLabels());
+      fc0 = Layers.Dense.create(ms, "answer_head/logit_fc_._0", c.hiddenSize(), h2, ctx.fusion());
+      ln2 = Layers.LayerNorm.create(ms, "answer_head/logit_fc_._2", h2, c.layerNormEps(), ctx.fusion());
+      fc3 = Layers.Dense.create(ms, "answer_head/logit_fc_._3", h2, c.numQaLabels(), ctx.fusion());
     }
 
     /** pooled [B,H] → [B,num_qa_labels]; the activation is "gelu" whatever hidden_act says. */
@@ -89,19 +89,19 @@ final class Heads {
     private final Transform transform;
     private final Map<String, Layers.Dense> decoders = new LinkedHashMap<>();
 
-    ObjPredict(ModelScope ms, LxmertConfig c) {
-      transform = new Transform(ms, "obj_predict_head/transform", c);
+    ObjPredict(ModelScope ms, BuildContext ctx, LxmertConfig c) {
+      transform = new Transform(ms, ctx, "obj_predict_head/transform", c);
       if (c.visualObjLoss()) {
         decoders.put("obj", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.obj", c.hiddenSize(),
-            c.numObjectLabels()));
+            c.numObjectLabels(), ctx.fusion()));
       }
       if (c.visualAttrLoss()) {
         decoders.put("attr", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.attr", c.hiddenSize(),
-            c.numAttrLabels()));
+            c.numAttrLabels(), ctx.fusion()));
       }
       if (c.visualFeatLoss()) {
         decoders.put("feat", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.feat", c.hiddenSize(),
-            c.visualFeatDim()));
+            c.visualFeatDim(), ctx.fusion()));
       }
     }
 

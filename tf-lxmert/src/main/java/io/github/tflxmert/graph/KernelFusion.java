@@ -1,91 +1,182 @@
 package io.github.tflxmert.graph;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.TensorFlow;
+import org.tensorflow.exceptions.TFInvalidArgumentException;
+import org.tensorflow.exceptions.TFUnimplementedException;
+import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat32;
 
 /**
- * Whether a Dense layer's MatMul, bias add and activation run as one TensorFlow kernel ({@code _FusedMatMul}, which
- * TensorFlow's oneDNN build runs as a oneDNN matmul with the bias and GELU applied to each output tile while it is
- * still in cache) instead of two or six kernels that each pass over the whole activation. Python's Keras Dense on
- * [B,L,H] inputs goes through tensordot (a reshape between MatMul and BiasAdd), which Grappler cannot fuse, so this
- * is something the Java graph does that {@code tf.function} does not.
+ * Kernel fusion, the one setting for Dense layers and LayerNorms: "fused" in this library means several of Keras'
+ * ops run as one TensorFlow kernel, and nothing else. A fused Dense runs MatMul, bias add and activation as
+ * {@code _FusedMatMul} (TensorFlow's oneDNN build runs it as a oneDNN matmul with the bias and GELU applied to each
+ * output tile while it is still in cache) instead of two or six kernels that each pass over the whole activation;
+ * a fused LayerNorm runs as oneDNN's {@code _MklLayerNorm} (mean and variance in one pass) instead of Keras' ten
+ * ops. Python's Keras Dense on [B,L,H] inputs goes through tensordot (a reshape between MatMul and BiasAdd), which
+ * Grappler cannot fuse, so this is something the Java graph does that {@code tf.function} does not.
  *
- * <p>Only the inference graph uses it (the fused ops have no gradient and are internal to TensorFlow, so training
- * and export graphs stay with the public ops). Results differ from the separate ops by rounding only: oneDNN's
- * fused matmul and LayerNorm sum in another order. {@code KernelFusionTest} checks each fused layer against the
- * Keras ops and {@code GraphParityTest} the whole model against Python, fused and unfused, at the same 1e-5 bar.
- * {@code bench/bench.sh} measures both ({@code graph}, {@code graph-unfused}; README, Benchmarks).
- * Thread-safe (immutable).
+ * <p>Both ops are private to TensorFlow ({@code _} names, built by Grappler, not by users), so the levels are
+ * probed once per process by running them ({@link #support}); a runtime that lacks them gets the most it has, logged once at WARN
+ * with the reason, unless the caller requires the level asked for ({@link #resolve}). {@code KernelFusionTest}
+ * pins the ops' registered attributes, so a TensorFlow upgrade that changes them fails a test instead of silently
+ * falling back. Only the inference graph uses fusion: the fused ops have no gradient, so training and export graphs
+ * stay with the public ops. Results differ from the separate ops by rounding only (oneDNN sums in another order):
+ * {@code KernelFusionTest} checks each fused layer against the Keras ops and {@code GraphParityTest} the whole model
+ * against Python, fused and unfused, at the same bar. {@code bench/bench.sh} measures both ({@code graph},
+ * {@code graph-unfused}; README, Benchmarks). Thread-safe (immutable; the probe runs once).
  */
 public enum KernelFusion {
-  /** MatMul, BiasAdd and the activation as separate ops, exactly as Keras builds them. */
+  /** MatMul, BiasAdd, the activation and LayerNorm as separate ops, exactly as Keras builds them. */
   OFF,
-  /** MatMul with its bias add fused; the activation separate. Every TensorFlow CPU build has this kernel. */
+  /** MatMul with its bias add as one {@code _FusedMatMul}; activation and LayerNorm separate. */
   BIAS_ADD,
   /**
-   * MatMul, bias add and exact GELU as one kernel, and each LayerNorm as one oneDNN kernel ({@code _MklLayerNorm},
-   * mean and variance in one pass instead of Keras' ten ops); needs TensorFlow's oneDNN ops (x86-64 builds).
+   * MatMul, bias add and exact GELU as one {@code _FusedMatMul}, and each LayerNorm as one {@code _MklLayerNorm};
+   * needs TensorFlow's oneDNN ops (x86-64 builds, not switched off with {@code TF_ENABLE_ONEDNN_OPTS=0}).
    */
   ONEDNN;
 
-  private static volatile KernelFusion best;
+  /** The private op behind {@link #BIAS_ADD} and the Dense part of {@link #ONEDNN}. */
+  public static final String FUSED_MATMUL = "_FusedMatMul";
+  /** The private op behind the LayerNorm part of {@link #ONEDNN}. */
+  public static final String MKL_LAYER_NORM = "_MklLayerNorm";
+
+  private static final Logger LOG = LoggerFactory.getLogger(KernelFusion.class);
+  private static final AtomicBoolean WARNED = new AtomicBoolean();
+  private static volatile Support support;
 
   /**
-   * The most this TensorFlow runtime supports, found once per process by running a 1×1 fused MatMul with GELU: the
-   * oneDNN ops can be switched off ({@code TF_ENABLE_ONEDNN_OPTS=0}) or absent (other platforms), and then only
-   * the bias add is fused. {@code sessionConfig} is the configuration of the session the caller is about to create:
-   * TensorFlow sizes its process-wide thread pools at the first session, so the probe uses the same one.
+   * What this TensorFlow runtime supports.
+   *
+   * @param best   the highest level that ran correctly in the probe
+   * @param reason why {@code best} is below {@link #ONEDNN}, or null when it is not
    */
-  public static KernelFusion best(ConfigProto sessionConfig) {
-    KernelFusion b = best;
-    if (b == null) {
-      b = probe(sessionConfig);
-      best = b;
+  public record Support(KernelFusion best, String reason) {}
+
+  /**
+   * The most this runtime supports, found once per process: a 1×1 fused MatMul (bias only, then with GELU) and a
+   * 1×2 LayerNorm must build, run and give the right values. {@code sessionConfig} is
+   * the configuration of the session the caller is about to create: TensorFlow sizes its process-wide thread pools
+   * at the first session, so the probe uses the same one.
+   */
+  public static Support support(ConfigProto sessionConfig) {
+    Support s = support;
+    if (s == null) {
+      synchronized (KernelFusion.class) {
+        s = support;
+        if (s == null) {
+          s = probe(sessionConfig);
+          support = s;
+        }
+      }
     }
-    return b;
+    return s;
   }
 
-  private static KernelFusion probe(ConfigProto sessionConfig) {
+  /**
+   * The kernels a graph that asks for {@code wanted} gets: {@code wanted} itself where the runtime supports it;
+   * otherwise the most the runtime supports, with one WARN per process naming the reason, or, when
+   * {@code required}, an exception.
+   *
+   * @throws UnsupportedOperationException if {@code required} and the runtime supports less than {@code wanted}
+   */
+  public static KernelFusion resolve(KernelFusion wanted, boolean required, ConfigProto sessionConfig) {
+    return wanted == OFF ? OFF : resolve(wanted, required, support(sessionConfig));
+  }
+
+  /** {@link #resolve(KernelFusion, boolean, ConfigProto)} against a known support. */
+  static KernelFusion resolve(KernelFusion wanted, boolean required, Support s) {
+    if (wanted.compareTo(s.best()) <= 0) {
+      return wanted;
+    }
+    if (required) {
+      throw new UnsupportedOperationException("kernel fusion " + wanted + " is required (LoadOptions."
+          + "withKernelFusionRequired), but this TensorFlow runtime supports only " + s.best() + ": " + s.reason());
+    }
+    if (WARNED.compareAndSet(false, true)) {
+      LOG.warn("kernel fusion {} is not available, using {} (slower, same results to rounding): {}", wanted, s.best(),
+          s.reason());
+    }
+    return s.best();
+  }
+
+  /**
+   * Builds and runs the fused ops on constants. What this can legitimately throw is TensorFlow's status as TF Java
+   * maps it: building an op the runtime has not registered ("Op type not registered", INVALID_ARGUMENT), running
+   * one without a kernel here (INVALID_ARGUMENT, UNIMPLEMENTED: "Fusion is not implemented"), or another status.
+   * Reading the op registry up front instead would cost about half a second on a cold JVM.
+   */
+  private static Support probe(ConfigProto sessionConfig) {
+    // One graph and session, two runs: TensorFlow only instantiates the kernels a run fetches, so a missing GELU
+    // or LayerNorm kernel cannot fail the bias-only run.
     try (Graph g = new Graph(); Session s = new Session(g, sessionConfig)) {
       Ops tf = Ops.create(g);
-      Output<TFloat32> y = fusedMatMul(tf, tf.constant(new float[][] {{1f}}), tf.constant(new float[][] {{2f}}), false,
-          tf.constant(new float[] {0.5f}), true);
-      Output<TFloat32> ln = layerNorm(tf, tf.constant(new float[][] {{1f, 3f}}), tf.constant(new float[] {2f, 2f}),
-          tf.constant(new float[] {0.5f, 0.5f}), 1e-12f);
-      try (Result r = s.runner().fetch(y).fetch(ln).run()) {
-        float v = ((TFloat32) r.get(0)).getFloat(0, 0);                  // gelu(2.5) = 2.484476
-        TFloat32 n = (TFloat32) r.get(1);                                  // (-1, 1) * 2 + 0.5
-        boolean ok = Math.abs(v - 2.48447f) < 1e-4f && Math.abs(n.getFloat(0, 0) + 1.5f) < 1e-4f
-            && Math.abs(n.getFloat(0, 1) - 2.5f) < 1e-4f;
-        return ok ? ONEDNN : BIAS_ADD;
+      Operand<TFloat32> x = tf.constant(new float[][] {{1f}});
+      Operand<TFloat32> k = tf.constant(new float[][] {{2f}});
+      Operand<TFloat32> b = tf.constant(new float[] {0.5f});
+      try {
+        Output<TFloat32> biasOnly = fusedMatMul(tf, x, k, false, b, false);
+        try (Result r = s.runner().fetch(biasOnly).run()) {
+          float v = ((TFloat32) r.get(0)).getFloat(0, 0);                 // 1 * 2 + 0.5
+          if (Math.abs(v - 2.5f) > 1e-4f) {
+            return new Support(OFF, FUSED_MATMUL + " with BiasAdd gave " + v + " for 1*2+0.5");
+          }
+        }
+      } catch (TensorFlowException | TFInvalidArgumentException | TFUnimplementedException e) {
+        return new Support(OFF, FUSED_MATMUL + " with BiasAdd failed in TensorFlow " + TensorFlow.version() + ": "
+            + e.getMessage());
       }
-    } catch (RuntimeException e) {
-      return BIAS_ADD;
+      try {
+        Output<TFloat32> gelu = fusedMatMul(tf, x, k, false, b, true);
+        Output<TFloat32> ln = layerNorm(tf, tf.constant(new float[][] {{1f, 3f}}), tf.constant(new float[] {2f, 2f}),
+            tf.constant(new float[] {0.5f, 0.5f}), 1e-12f);
+        try (Result r = s.runner().fetch(gelu).fetch(ln).run()) {
+          float v = ((TFloat32) r.get(0)).getFloat(0, 0);                 // gelu(2.5) = 2.484476
+          if (Math.abs(v - 2.48447f) > 1e-4f) {
+            return new Support(BIAS_ADD, FUSED_MATMUL + " with BiasAdd and GeluExact gave " + v + " for gelu(2.5)");
+          }
+          TFloat32 n = (TFloat32) r.get(1);                                // (-1, 1) * 2 + 0.5
+          if (Math.abs(n.getFloat(0, 0) + 1.5f) > 1e-4f || Math.abs(n.getFloat(0, 1) - 2.5f) > 1e-4f) {
+            return new Support(BIAS_ADD, MKL_LAYER_NORM + " gave " + n.getFloat(0, 0) + ", " + n.getFloat(0, 1)
+                + " instead of -1.5, 2.5");
+          }
+        }
+      } catch (TensorFlowException | TFInvalidArgumentException | TFUnimplementedException e) {
+        // e.g. TF_ENABLE_ONEDNN_OPTS=0 ("Fusion is not implemented"), or a build without oneDNN's ops.
+        return new Support(BIAS_ADD, "oneDNN's fused kernels unavailable in TensorFlow " + TensorFlow.version()
+            + " (is TF_ENABLE_ONEDNN_OPTS=0 set?): " + e.getMessage());
+      }
     }
+    return new Support(ONEDNN, null);
   }
 
-  /** LayerNorm over the last axis of x [..., H] as oneDNN's {@code _MklLayerNorm}: (x - mean) / sqrt(var + eps) * gamma + beta. */
+  /** LayerNorm over the last axis of x [..., H] as {@code _MklLayerNorm}: (x - mean) / sqrt(var + eps) * gamma + beta. */
   static Output<TFloat32> layerNorm(Ops tf, Operand<TFloat32> x, Operand<TFloat32> gamma, Operand<TFloat32> beta,
                                     float eps) {
-    return tf.scope().opBuilder("_MklLayerNorm", "LayerNorm").addInput(x.asOutput()).addInput(gamma.asOutput())
+    return tf.scope().opBuilder(MKL_LAYER_NORM, "LayerNorm").addInput(x.asOutput()).addInput(gamma.asOutput())
         .addInput(beta.asOutput()).setAttr("T", DataType.DT_FLOAT).setAttr("epsilon", eps).build().output(0);
   }
 
   /**
    * {@code x · kernel + bias}, then exact GELU when {@code gelu}, as one {@code _FusedMatMul}; x [M,in], kernel
-   * [in,out] (or [out,in] used transposed when {@code transposeKernel}), bias [out].
+   * [in,out] (or [out,in] used transposed when {@code transposeKernel}), bias [out]. {@code epsilon} and
+   * {@code leakyrelu_alpha} only matter for fused ops this library does not use; they are set to the defaults.
    */
   static Output<TFloat32> fusedMatMul(Ops tf, Operand<TFloat32> x, Operand<TFloat32> kernel, boolean transposeKernel,
                                       Operand<TFloat32> bias, boolean gelu) {
     String[] ops = gelu ? new String[] {"BiasAdd", "GeluExact"} : new String[] {"BiasAdd"};
-    return tf.scope().opBuilder("_FusedMatMul", "MatMul")
+    return tf.scope().opBuilder(FUSED_MATMUL, "MatMul")
         .addInput(x.asOutput()).addInput(kernel.asOutput()).addInputList(new Output<?>[] {bias.asOutput()})
         .setAttr("T", DataType.DT_FLOAT).setAttr("transpose_a", false).setAttr("transpose_b", transposeKernel)
         .setAttr("num_args", 1L).setAttr("fused_ops", ops).setAttr("epsilon", 0.0001f)

@@ -9,19 +9,19 @@ import org.tensorflow.types.TInt32;
 
 /**
  * The Keras building blocks with the exact op order of tf-keras 2.18, so results match Python to the ulp
- * where the kernels allow. Shapes: x [..., in] → [..., out]. Stateless; thread-safe.
+ * where the kernels allow, or, where {@link KernelFusion} says so, the same computation as one TensorFlow kernel
+ * ("fused": that and nothing else). Shapes: x [..., in] → [..., out]. Stateless; thread-safe.
  */
 public final class Layers {
   private Layers() {}
 
   /**
-   * A Keras Dense layer's weights: kernel [in, out] and bias [out], under {@code path}, and whether the inference
-   * graph runs MatMul, bias and activation as one kernel ({@link KernelFusion}; {@link KernelFusion#OFF} for graphs
-   * that are exported or trained).
+   * A Keras Dense layer's weights: kernel [in, out] and bias [out], under {@code path}, and the kernels it runs as
+   * ({@link KernelFusion#OFF} for graphs that are exported or trained).
    */
   public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion) {
-    public static Dense create(ModelScope ms, String path, long in, long out) {
-      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, ms.kernelFusion());
+    public static Dense create(ModelScope ms, String path, long in, long out, KernelFusion fusion) {
+      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion);
     }
 
     /**
@@ -34,8 +34,8 @@ public final class Layers {
 
     /**
      * {@code activation(Dense(x))} ({@code activation} an HF {@code hidden_act} name, or null for none). Fused:
-     * [-1, in] → one {@code _FusedMatMul} (bias, and exact GELU where supported) → [..., out], then any activation
-     * not fused; the same float operations in the same order as the separate ops.
+     * [-1, in] → one {@code _FusedMatMul} (bias, and exact GELU with {@link KernelFusion#ONEDNN}) → [..., out],
+     * then any activation not fused.
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, String activation) {
       int rank = x.shape().numDimensions();
@@ -61,25 +61,26 @@ public final class Layers {
   }
 
   /**
-   * A Keras LayerNormalization's weights: gamma [H], beta [H], and whether it runs as one oneDNN kernel
-   * ({@link KernelFusion#ONEDNN}).
+   * A Keras LayerNormalization's weights: gamma [H], beta [H], its epsilon, and the kernels it runs as (one
+   * {@code _MklLayerNorm} with {@link KernelFusion#ONEDNN}; Keras' ops with any other level).
    */
-  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps, boolean oneDnn) {
-    public static LayerNorm create(ModelScope ms, String path, long size, float eps) {
-      return new LayerNorm(ms.weight(path, "gamma", size), ms.weight(path, "beta", size), eps,
-          ms.kernelFusion() == KernelFusion.ONEDNN);
+  public record LayerNorm(Operand<TFloat32> gamma, Operand<TFloat32> beta, float eps, KernelFusion fusion) {
+    public static LayerNorm create(ModelScope ms, String path, long size, float eps, KernelFusion fusion) {
+      return new LayerNorm(ms.weight(path, "gamma", size), ms.weight(path, "beta", size), eps, fusion);
     }
 
     /**
-     * The non-fused Keras path (used whenever eps &lt; 1.001e-5, i.e. every LXMERT checkpoint):
-     * tf.nn.moments then tf.nn.batch_normalization, op for op.
+     * Normalizes over the last axis. Fused ({@link KernelFusion#ONEDNN}): one {@code _MklLayerNorm}. Otherwise
+     * Keras' own ops, which Keras chooses by epsilon: below 1.001e-5 (LXMERT's 1e-12, in every published
+     * checkpoint) tf.nn.moments then tf.nn.batch_normalization, op for op; from 1.001e-5 up, Keras' batch-norm
+     * route ({@link #viaBatchNorm}).
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
-      if (oneDnn) {
+      if (fusion == KernelFusion.ONEDNN) {
         return KernelFusion.layerNorm(tf, x, gamma, beta, eps);
       }
       if (eps >= 1.001e-5f) {
-        return fused(tf, x);
+        return viaBatchNorm(tf, x);
       }
       Operand<TInt32> last = tf.constant(new int[] {-1});
       Operand<TFloat32> mean = tf.math.mean(x, last, Mean.keepDims(true));
@@ -90,10 +91,11 @@ public final class Layers {
     }
 
     /**
-     * Keras' fused path for eps &ge; 1.001e-5: x reshaped to NCHW [1, rows, H, 1], FusedBatchNormV3 with unit
-     * scale and zero offset in training mode (batch statistics), reshaped back, then {@code * gamma + beta}.
+     * Keras' route for eps &ge; 1.001e-5: x reshaped to NCHW [1, rows, H, 1], FusedBatchNormV3 (TensorFlow's
+     * batch-norm op, whatever its name says) with unit scale and zero offset in training mode (batch statistics),
+     * reshaped back, then {@code * gamma + beta}.
      */
-    private Operand<TFloat32> fused(Ops tf, Operand<TFloat32> x) {
+    private Operand<TFloat32> viaBatchNorm(Ops tf, Operand<TFloat32> x) {
       Operand<TInt32> dims = tf.shape(x);
       Operand<TInt32> rows = tf.reduceProd(tf.slice(dims, tf.constant(new int[] {0}),
           tf.constant(new int[] {x.shape().numDimensions() - 1})), tf.constant(0));

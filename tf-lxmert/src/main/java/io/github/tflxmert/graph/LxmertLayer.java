@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
@@ -13,9 +13,9 @@ final class LxmertLayer {
   private final AttentionLayer attention;
   private final FeedForward ffn;
 
-  LxmertLayer(ModelScope ms, String path, LxmertConfig c) {
-    attention = new AttentionLayer(ms, path + "/attention", "self", c);
-    ffn = new FeedForward(ms, path + "/intermediate", path + "/output", c);
+  LxmertLayer(ModelScope ms, BuildContext ctx, String path, LxmertConfig c) {
+    attention = new AttentionLayer(ms, ctx, path + "/attention", "self", c);
+    ffn = new FeedForward(ms, ctx, path + "/intermediate", path + "/output", c);
   }
 
   Attention.Result apply(Ops tf, Operand<TFloat32> x, Operand<TFloat32> mask) {

@@ -1,10 +1,8 @@
 package io.github.tflxmert.graph;
 
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
@@ -36,37 +34,32 @@ public final class ModelScope {
 
   private final Graph graph;
   private final boolean fedWeights;
-  private final KernelFusion kernelFusion;
   private final Ops root;
   private final Map<String, Ops> scopes = new HashMap<>();
   private final Map<String, Weight> weights = new LinkedHashMap<>();
   private final Ops loader;
-  private final List<Operand<TFloat32>> unused = new ArrayList<>();
-  private LxmertGraph.Dropout dropout;
 
   public ModelScope(Graph graph) {
-    this(graph, PrefixScope.rootOps(graph), false, KernelFusion.OFF);
+    this(graph, PrefixScope.rootOps(graph), false);
   }
 
   /**
    * A scope whose weights are placeholders named after the HF names (no variables): the caller feeds the weight
    * tensors on every run. TensorFlow shares fed buffers instead of copying them, so the weights exist once, are
    * loaded with a single copy from the file and no assign runs; the inference predictor uses this. Such a graph
-   * cannot be exported or trained (use {@link #ModelScope(Graph)} for that). Its Dense layers and LayerNorms run
-   * as fused kernels as far as {@code fusion} says (the inference predictor passes {@link KernelFusion#best}).
+   * cannot be exported or trained (use {@link #ModelScope(Graph)} for that).
    */
-  public static ModelScope withFedWeights(Graph graph, KernelFusion fusion) {
-    return new ModelScope(graph, PrefixScope.rootOps(graph), true, fusion);
+  public static ModelScope withFedWeights(Graph graph) {
+    return new ModelScope(graph, PrefixScope.rootOps(graph), true);
   }
 
   /** With the given root ops (tests compare against TensorFlow Java's own scopes). */
   ModelScope(Graph graph, Ops root) {
-    this(graph, root, false, KernelFusion.OFF);
+    this(graph, root, false);
   }
 
-  private ModelScope(Graph graph, Ops root, boolean fedWeights, KernelFusion fusion) {
+  private ModelScope(Graph graph, Ops root, boolean fedWeights) {
     this.fedWeights = fedWeights;
-    this.kernelFusion = fusion;
     this.graph = graph;
     this.root = root;
     this.loader = root.withSubScope("weight_loader");
@@ -79,11 +72,6 @@ public final class ModelScope {
   /** Whether the weights are placeholders fed on every run ({@link #withFedWeights}) rather than variables. */
   public boolean fedWeights() {
     return fedWeights;
-  }
-
-  /** How Dense layers are built: {@link KernelFusion#OFF} (the public Keras ops) unless asked otherwise. */
-  public KernelFusion kernelFusion() {
-    return kernelFusion;
   }
 
   /** Ops at the graph root (no name prefix). */
@@ -141,20 +129,6 @@ public final class ModelScope {
     if (Thread.currentThread().isInterrupted()) {
       throw new java.util.concurrent.CancellationException("graph building was cancelled");
     }
-  }
-
-  /** Dropout of the graph being built: null for inference (no ops at all), set by {@link LxmertGraph}. */
-  LxmertGraph.Dropout dropout() {
-    return dropout;
-  }
-
-  void setDropout(LxmertGraph.Dropout d) {
-    dropout = d;
-  }
-
-  /** {@code x} with dropout at {@code rate} when building a training graph; {@code x} itself otherwise. */
-  Operand<TFloat32> dropout(Ops tf, Operand<TFloat32> x, float rate) {
-    return dropout == null ? x : dropout.apply(tf, x, rate);
   }
 
   /** Every weight of the graph, by HF name, in creation order. */

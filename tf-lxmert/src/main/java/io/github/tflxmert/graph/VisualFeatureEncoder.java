@@ -1,6 +1,6 @@
 package io.github.tflxmert.graph;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
@@ -15,22 +15,22 @@ final class VisualFeatureEncoder {
   private final Layers.LayerNorm visnLayerNorm;
   private final Layers.Dense boxFc;
   private final Layers.LayerNorm boxLayerNorm;
-  private final ModelScope ms;
+  private final BuildContext ctx;
   private final float dropout;
 
-  VisualFeatureEncoder(ModelScope ms, LxmertConfig c) {
+  VisualFeatureEncoder(ModelScope ms, BuildContext ctx, LxmertConfig c) {
     long h = c.hiddenSize();
-    this.ms = ms;
+    this.ctx = ctx;
     dropout = c.hiddenDropoutProb();
-    visnFc = Layers.Dense.create(ms, PATH + "/visn_fc", c.visualFeatDim(), h);
-    visnLayerNorm = Layers.LayerNorm.create(ms, PATH + "/visn_layer_norm", h, c.layerNormEps());
-    boxFc = Layers.Dense.create(ms, PATH + "/box_fc", c.visualPosDim(), h);
-    boxLayerNorm = Layers.LayerNorm.create(ms, PATH + "/box_layer_norm", h, c.layerNormEps());
+    visnFc = Layers.Dense.create(ms, PATH + "/visn_fc", c.visualFeatDim(), h, ctx.fusion());
+    visnLayerNorm = Layers.LayerNorm.create(ms, PATH + "/visn_layer_norm", h, c.layerNormEps(), ctx.fusion());
+    boxFc = Layers.Dense.create(ms, PATH + "/box_fc", c.visualPosDim(), h, ctx.fusion());
+    boxLayerNorm = Layers.LayerNorm.create(ms, PATH + "/box_layer_norm", h, c.layerNormEps(), ctx.fusion());
   }
 
   Operand<TFloat32> apply(Ops tf, Operand<TFloat32> feats, Operand<TFloat32> boxes) {
     Operand<TFloat32> x = visnLayerNorm.apply(tf, visnFc.apply(tf, feats));
     Operand<TFloat32> y = boxLayerNorm.apply(tf, boxFc.apply(tf, boxes));
-    return ms.dropout(tf, tf.math.div(tf.math.add(x, y), tf.constant(2f)), dropout);
+    return ctx.dropout(tf, tf.math.div(tf.math.add(x, y), tf.constant(2f)), dropout);
   }
 }

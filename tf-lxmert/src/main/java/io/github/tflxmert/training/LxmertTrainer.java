@@ -1,61 +1,62 @@
 package io.github.tflxmert.training;
 
+import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.Tensors;
-
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
-import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.LxmertInputs;
+import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.graph.BuildContext;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.graph.ModelScope;
+import io.github.tflxmert.weights.SafetensorsWriter;
 import io.github.tflxmert.weights.WeightLoader;
 import io.github.tflxmert.weights.WeightSource;
 import io.github.tflxmert.weights.WeightSources;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.Set;
 import java.util.function.Consumer;
 import org.tensorflow.Graph;
+import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
-import org.tensorflow.op.core.Variable;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TInt64;
 
 /**
- * Trains LXMERT from Java: the pretraining graph ({@link LxmertGraph}, built with the training flag from
- * {@link TrainingOptions#dropout()}), the loss terms of {@link PretrainingLosses}, gradients of the total
- * with respect to the trained weights ({@link Graph#addGradients}), and Adam through TF's raw
- * {@code ApplyAdam} op (the framework's Adam rejects variable names with '/'), with decoupled weight decay,
- * global-norm clipping and a linear warm-up/decay schedule (see {@link TrainingOptions}).
+ * Trains LXMERT from Java: the pretraining graph ({@link LxmertGraph} with Keras' ops, dropout as
+ * {@link TrainingOptions#dropout()} says), the loss terms of {@link PretrainingLosses}, gradients of the total
+ * with respect to the trained weights ({@link Graph#addGradients}), optional global-norm clipping, and
+ * {@link Adam} (AdamW with a weight decay) on a linear warm-up/decay schedule (see {@link TrainingOptions}).
+ * {@link #gradients} returns the gradients of one batch without updating anything, by HF weight name, so they can
+ * be held against {@code tf.GradientTape}.
  *
- * <p>Learning rate and Adam's beta powers are computed in Java from the step counter and fed; the counter is
- * the variable {@code train/global_step}, so {@link #save}/{@link #restore} (TF V2 checkpoints of every
- * variable: weights, Adam slots, step) resume exactly. {@link #exportPretrained} writes a model directory that
+ * <p>{@link #save}/{@link #restore} write and read TF V2 checkpoints of every variable (weights, Adam slots, the
+ * iteration), so training resumes exactly. {@link #exportPretrained} writes a model directory that
  * {@code LxmertForPreTraining.fromPretrained} loads.
  *
  * <p>Not thread-safe: one thread trains. The caller closes the trainer, which frees graph and session.
  */
 public final class LxmertTrainer implements AutoCloseable {
-  /** One optimizer step's report. */
+  /** One optimizer step's report; {@code gradNorm} is the global norm before clipping. */
   public record StepResult(long step, float loss, float learningRate, float gradNorm) {}
 
   /** One batch for {@link #fit}. */
@@ -66,107 +67,33 @@ public final class LxmertTrainer implements AutoCloseable {
   private final Graph graph;
   private final LxmertGraph model;
   private final PretrainingLosses losses;
-  private final Session session;
-  private final List<ModelScope.Weight> trained = new ArrayList<>();
-  private final Placeholder<TFloat32> lr;
-  private final Placeholder<TFloat32> beta1Power;
-  private final Placeholder<TFloat32> beta2Power;
+  private final List<ModelScope.Weight> trained;
+  /** dL/dw per trained weight, unclipped, in the order of {@link #trained}. */
+  private final List<Operand<TFloat32>> gradients;
   private final Operand<TFloat32> gradNorm;
-  private final Variable<TInt64> globalStep;
+  private final Adam adam;
   private final Op train;
+  private final Session session;
   private long step;
 
   private LxmertTrainer(LxmertConfig config, Path checkpoint, TrainingOptions options) throws IOException {
     this.config = config;
     this.options = options;
     this.graph = new Graph();
-    Session s = null;
     try {
       ModelScope ms = new ModelScope(graph);
-      model = new LxmertGraph(ms, config, LxmertGraph.Kind.PRETRAINING, "", TInt32.class,
-          options.dropout() ? new LxmertGraph.Dropout(options.seed()) : null);
+      BuildContext ctx = BuildContext.keras()
+          .withDropout(options.dropout() ? new BuildContext.Dropout(options.seed()) : null);
+      model = new LxmertGraph(ms, config, LxmertGraph.Kind.PRETRAINING, "", TInt32.class, ctx);
       losses = new PretrainingLosses(model, options.losses());
-      // Weights the enabled loss terms do not reach (e.g. the last X-layer's vision branch under a text-only
-      // loss) get no gradient, as in Python; addGradients would reject them.
-      java.util.Set<String> reached = reachableOps(losses.total());
-      for (ModelScope.Weight w : ms.weights().values()) {
-        if ((options.trainable() == TrainingOptions.Trainable.ALL || w.name().startsWith("answer_head/"))
-            && reached.contains(w.variable().op().name())) {
-          trained.add(w);
-        }
-      }
-      if (trained.isEmpty()) {
-        throw new IllegalArgumentException("no trainable weight is reached by the loss terms "
-            + losses.terms().keySet());
-      }
-      Ops tf = ms.scope("train");
-      lr = tf.withName("learning_rate").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-      beta1Power = tf.withName("beta1_power").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-      beta2Power = tf.withName("beta2_power").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
-      globalStep = tf.withName("global_step").variable(tf.constant(0L));
-
-      Output<?>[] xs = new Output<?>[trained.size()];
-      for (int i = 0; i < xs.length; i++) {
-        xs[i] = trained.get(i).variable().asOutput();
-      }
-      Output<?>[] dy = graph.addGradients(losses.total().asOutput(), xs);
-      // Every update waits for every gradient: the forward/backward pass reads the ref variables that
-      // ApplyAdam changes in place.
-      List<Operand<TFloat32>> grads = new ArrayList<>();
-      List<Op> gradOps = new ArrayList<>();
-      for (int i = 0; i < dy.length; i++) {
-        if (dy[i] == null) {
-          throw new IllegalStateException("no gradient for " + trained.get(i).name());
-        }
-        @SuppressWarnings("unchecked")
-        Operand<TFloat32> g = tf.identity((Operand<TFloat32>) (Operand<?>) dy[i]);
-        grads.add(g);
-        gradOps.add((Op) g);
-      }
-      Operand<TFloat32> sq = tf.constant(0f);
-      for (Operand<TFloat32> g : grads) {
-        sq = tf.math.add(sq, tf.reduceSum(tf.math.mul(g, g), allAxes(tf, g)));
-      }
-      gradNorm = tf.withName("grad_norm").math.sqrt(sq);
-      if (options.clipNorm() > 0) {
-        Operand<TFloat32> clip = tf.constant(options.clipNorm());
-        Operand<TFloat32> scale = tf.math.div(clip, tf.math.maximum(gradNorm, clip));
-        grads.replaceAll(g -> tf.math.mul(g, scale));
-      }
-      Ops after = tf.withControlDependencies(gradOps);
-      List<Op> updates = new ArrayList<>();
-      for (int i = 0; i < trained.size(); i++) {
-        ModelScope.Weight w = trained.get(i);
-        Ops slot = after.withSubScope("slot_" + i);
-        Variable<TFloat32> m = slot.withName("m").variable(tf.zeros(tf.constant(w.shape()), TFloat32.class));
-        Variable<TFloat32> v = slot.withName("v").variable(tf.zeros(tf.constant(w.shape()), TFloat32.class));
-        Ops upd = slot;
-        if (options.weightDecay() > 0 && decays(w.name())) {
-          Op decay = slot.withName("decay").assignSub(w.variable(),
-              tf.math.mul(tf.math.mul(lr, tf.constant(options.weightDecay())), w.value()));
-          upd = slot.withControlDependencies(List.of(decay));
-        }
-        updates.add(upd.withName("adam").train.applyAdam(w.variable(), m, v, beta1Power, beta2Power, lr,
-            tf.constant(options.beta1()), tf.constant(options.beta2()), tf.constant(options.epsilon()),
-            grads.get(i)));
-      }
-      Op bump = tf.withControlDependencies(updates).assignAdd(globalStep, tf.constant(1L));
-      train = tf.withControlDependencies(List.of(bump)).withName("step").noOp();
-
-      ConfigProto.Builder cp = ConfigProto.newBuilder();
-      if (options.threads() > 0) {
-        cp.setIntraOpParallelismThreads(options.threads()).setInterOpParallelismThreads(1);
-      }
-      s = new Session(graph, cp.build());
-      s.initialize();
-      try (WeightSource src = WeightSources.open(checkpoint)) {
-        WeightLoader.load(ms, src, s, null);
-      }
-      session = s;
+      trained = trainedWeights(ms);
+      gradients = gradients(ms);
+      gradNorm = globalNorm(ms.scope("train"), gradients);
+      adam = new Adam(ms, options);
+      List<Op> everyGradient = gradients.stream().map(g -> (Op) g).toList();   // the Identity ops of gradients()
+      train = adam.update(trained, clipped(ms.scope("train"), gradients, gradNorm), everyGradient);
+      session = openSession(ms, checkpoint);
     } catch (RuntimeException | IOException | Error e) {
-      if (s != null) {
-        s.close();
-      }
       graph.close();
       throw e;
     }
@@ -184,18 +111,97 @@ public final class LxmertTrainer implements AutoCloseable {
         options);
   }
 
+  /**
+   * The weights that get gradients: all or the answer head's ({@link TrainingOptions#trainable()}), less those the
+   * enabled loss terms do not reach (e.g. the last cross layer's vision branch under a text-only loss), which get no
+   * gradient in Python either and which addGradients would reject.
+   */
+  private List<ModelScope.Weight> trainedWeights(ModelScope ms) {
+    Set<String> reached = reachableOps(losses.total());
+    List<ModelScope.Weight> out = new ArrayList<>();
+    for (ModelScope.Weight w : ms.weights().values()) {
+      if ((options.trainable() == TrainingOptions.Trainable.ALL || w.name().startsWith("answer_head/"))
+          && reached.contains(w.variable().op().name())) {
+        out.add(w);
+      }
+    }
+    if (out.isEmpty()) {
+      throw new IllegalArgumentException("no trainable weight is reached by the loss terms " + losses.terms().keySet());
+    }
+    return out;
+  }
+
+  /** dL/dw of the total loss for every trained weight, each an Identity named {@code grad/<weight name>}. */
+  private List<Operand<TFloat32>> gradients(ModelScope ms) {
+    Output<?>[] xs = new Output<?>[trained.size()];
+    for (int i = 0; i < xs.length; i++) {
+      xs[i] = trained.get(i).variable().asOutput();
+    }
+    Output<?>[] dy = graph.addGradients(losses.total().asOutput(), xs);
+    List<Operand<TFloat32>> out = new ArrayList<>();
+    for (int i = 0; i < dy.length; i++) {
+      String name = trained.get(i).name();
+      if (dy[i] == null) {
+        throw new IllegalStateException("no gradient for " + name);
+      }
+      @SuppressWarnings("unchecked")
+      Operand<TFloat32> g = (Operand<TFloat32>) (Operand<?>) dy[i];
+      int leaf = name.lastIndexOf('/');
+      out.add(ms.scope("grad/" + name.substring(0, leaf)).withName(name.substring(leaf + 1)).identity(g));
+    }
+    return out;
+  }
+
+  /** {@code sqrt(sum of g² over every element of every gradient)}, a scalar. */
+  private static Operand<TFloat32> globalNorm(Ops tf, List<Operand<TFloat32>> grads) {
+    Operand<TFloat32> sq = tf.constant(0f);
+    for (Operand<TFloat32> g : grads) {
+      sq = tf.math.add(sq, tf.reduceSum(tf.math.mul(g, g), tf.range(tf.constant(0), tf.rank(g), tf.constant(1))));
+    }
+    return tf.withName("grad_norm").math.sqrt(sq);
+  }
+
+  /** The gradients scaled by {@code clip / max(norm, clip)} when clipping is on; themselves otherwise. */
+  private List<Operand<TFloat32>> clipped(Ops tf, List<Operand<TFloat32>> grads, Operand<TFloat32> norm) {
+    if (options.clipNorm() <= 0) {
+      return grads;
+    }
+    Operand<TFloat32> clip = tf.constant(options.clipNorm());
+    Operand<TFloat32> scale = tf.math.div(clip, tf.math.maximum(norm, clip));
+    return grads.stream().map(g -> (Operand<TFloat32>) tf.math.mul(g, scale)).toList();
+  }
+
+  /** A session with every variable initialized (Adam slots at 0), then the checkpoint's weights assigned. */
+  private Session openSession(ModelScope ms, Path checkpoint) throws IOException {
+    ConfigProto.Builder cp = ConfigProto.newBuilder();
+    if (options.threads() > 0) {
+      cp.setIntraOpParallelismThreads(options.threads()).setInterOpParallelismThreads(1);
+    }
+    Session s = new Session(graph, cp.build());
+    try {
+      s.initialize();
+      try (WeightSource src = WeightSources.open(checkpoint)) {
+        WeightLoader.load(ms, src, s, null);
+      }
+      return s;
+    } catch (RuntimeException | IOException | Error e) {
+      s.close();
+      throw e;
+    }
+  }
+
   /** Names of every op the value of {@code out} depends on (data inputs, transitively). */
-  private static java.util.Set<String> reachableOps(Operand<?> out) {
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    java.util.ArrayDeque<org.tensorflow.GraphOperation> todo = new java.util.ArrayDeque<>();
-    todo.add((org.tensorflow.GraphOperation) out.op());
+  private static Set<String> reachableOps(Operand<?> out) {
+    Set<String> seen = new HashSet<>();
+    ArrayDeque<GraphOperation> todo = new ArrayDeque<>();
+    todo.add((GraphOperation) out.op());
     while (!todo.isEmpty()) {
-      org.tensorflow.GraphOperation op = todo.pop();
+      GraphOperation op = todo.pop();
       if (!seen.add(op.name())) {
         continue;
       }
       for (int i = 0; i < op.numInputs(); i++) {
-        todo.add((org.tensorflow.GraphOperation) op.input(i).op());
+        todo.add((GraphOperation) op.input(i).op());
       }
     }
     return seen;
@@ -208,7 +214,7 @@ public final class LxmertTrainer implements AutoCloseable {
    */
   public static void writeRandomWeights(LxmertConfig config, long seed, Path file) throws IOException {
     Map<String, FloatArray> w = new LinkedHashMap<>();
-    java.util.Random rnd = new java.util.Random(seed);
+    Random rnd = new Random(seed);
     try (Graph g = new Graph()) {
       LxmertGraph m = new LxmertGraph(g, config, LxmertGraph.Kind.PRETRAINING);
       for (ModelScope.Weight weight : m.scope().weights().values()) {
@@ -219,7 +225,7 @@ public final class LxmertTrainer implements AutoCloseable {
         float[] data = new float[Math.toIntExact(n)];
         String leaf = weight.name().substring(weight.name().lastIndexOf('/') + 1);
         if (leaf.equals("gamma")) {
-          java.util.Arrays.fill(data, 1f);
+          Arrays.fill(data, 1f);
         } else if (leaf.equals("kernel") || leaf.equals("weight") || leaf.equals("embeddings")) {
           for (int i = 0; i < data.length; i++) {
             double x;
@@ -233,17 +239,7 @@ public final class LxmertTrainer implements AutoCloseable {
       }
     }
     Files.createDirectories(file.toAbsolutePath().getParent());
-    writeSafetensors(file, w);
-  }
-
-  /** Weight decay skips biases and LayerNorm parameters, as BERT-style AdamW does. */
-  private static boolean decays(String name) {
-    String leaf = name.substring(name.lastIndexOf('/') + 1);
-    return leaf.equals("kernel") || leaf.equals("weight") || leaf.equals("embeddings");
-  }
-
-  private static Operand<TInt32> allAxes(Ops tf, Operand<TFloat32> x) {
-    return tf.range(tf.constant(0), tf.rank(x), tf.constant(1));
+    SafetensorsWriter.writeTf(file, w);
   }
 
   /** Every enabled loss term and {@code total}, without updating anything (dropout as configured). */
@@ -267,16 +263,34 @@ public final class LxmertTrainer implements AutoCloseable {
     }
   }
 
-  /** One optimizer step on one batch; returns the loss before the update. */
-  public StepResult step(LxmertInputs inputs, PretrainingLabels labels) {
-    long t = step + 1;
-    float rate = options.learningRateAt(t);
+  /**
+   * The gradient of the total loss with respect to every trained weight on one batch, by HF weight name (without
+   * model prefix and {@code :0}), before clipping, with dropout as configured; updates nothing.
+   */
+  public Map<String, FloatArray> gradients(LxmertInputs inputs, PretrainingLabels labels) {
     List<Tensor> feeds = new ArrayList<>();
     try {
       Session.Runner r = feed(session.runner(), inputs, labels, feeds);
-      r.feed(lr, track(feeds, TFloat32.scalarOf(rate)));
-      r.feed(beta1Power, track(feeds, TFloat32.scalarOf((float) Math.pow(options.beta1(), t))));
-      r.feed(beta2Power, track(feeds, TFloat32.scalarOf((float) Math.pow(options.beta2(), t))));
+      gradients.forEach(r::fetch);
+      Map<String, FloatArray> out = new LinkedHashMap<>();
+      try (Result res = r.run()) {
+        for (int i = 0; i < trained.size(); i++) {
+          out.put(trained.get(i).name(), Tensors.copy((TFloat32) res.get(i)));
+        }
+      }
+      return out;
+    } finally {
+      feeds.forEach(Tensor::close);
+    }
+  }
+
+  /** One optimizer step on one batch; returns the loss before the update. */
+  public StepResult step(LxmertInputs inputs, PretrainingLabels labels) {
+    long t = step + 1;
+    List<Tensor> feeds = new ArrayList<>();
+    try {
+      Session.Runner r = feed(session.runner(), inputs, labels, feeds);
+      float rate = adam.feed(r, t, feeds);
       r.fetch(losses.total()).fetch(gradNorm).addTarget(train);
       try (Result res = r.run()) {
         step = t;
@@ -336,7 +350,7 @@ public final class LxmertTrainer implements AutoCloseable {
     return out;
   }
 
-  /** Writes a TF V2 checkpoint of every variable (weights, Adam slots, step) at {@code prefix}. */
+  /** Writes a TF V2 checkpoint of every variable (weights, Adam slots, iteration) at {@code prefix}. */
   public void save(Path prefix) throws IOException {
     Files.createDirectories(prefix.toAbsolutePath().getParent());
     session.save(prefix.toString());
@@ -345,7 +359,7 @@ public final class LxmertTrainer implements AutoCloseable {
   /** Restores a checkpoint written by {@link #save} with the same config and options, and its step count. */
   public void restore(Path prefix) {
     session.restore(prefix.toString());
-    try (Result res = session.runner().fetch(globalStep).run()) {
+    try (Result res = session.runner().fetch(adam.iteration()).run()) {
       step = ((TInt64) res.get(0)).getLong();
     }
   }
@@ -357,41 +371,10 @@ public final class LxmertTrainer implements AutoCloseable {
   public void exportPretrained(Path dir, Path vocab) throws IOException {
     Files.createDirectories(dir);
     Map<String, FloatArray> w = weights();
-    writeSafetensors(dir.resolve("model.safetensors"), w);
+    SafetensorsWriter.writeTf(dir.resolve("model.safetensors"), w);
     config.writeJson(dir.resolve("config.json"));
     if (vocab != null) {
       Files.copy(vocab, dir.resolve("vocab.txt"), StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
-
-  /** A float32 safetensors file with HF's TF names ({@code name:0}) and metadata {@code format: tf}. */
-  static void writeSafetensors(Path file, Map<String, FloatArray> tensors) throws IOException {
-    StringBuilder h = new StringBuilder("{\"__metadata__\":{\"format\":\"tf\"}");
-    long offset = 0;
-    for (Map.Entry<String, FloatArray> e : tensors.entrySet()) {
-      long bytes = 4L * e.getValue().data().length;
-      h.append(",\"").append(e.getKey()).append(":0\":{\"dtype\":\"F32\",\"shape\":[");
-      long[] shape = e.getValue().shape();
-      for (int i = 0; i < shape.length; i++) {
-        h.append(i > 0 ? "," : "").append(shape[i]);
-      }
-      h.append("],\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
-      offset += bytes;
-    }
-    h.append('}');
-    while ((h.length() + 8) % 8 != 0) {
-      h.append(' ');
-    }
-    byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
-    try (OutputStream out = Files.newOutputStream(file)) {
-      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length);
-      out.write(len.array());
-      out.write(header);
-      for (FloatArray a : tensors.values()) {
-        ByteBuffer b = ByteBuffer.allocate(4 * a.data().length).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(a.data());
-        out.write(b.array());
-      }
     }
   }
 
@@ -418,7 +401,6 @@ public final class LxmertTrainer implements AutoCloseable {
     l.add(t);
     return t;
   }
-
 
   public LxmertConfig config() {
     return config;

@@ -1,9 +1,8 @@
 package io.github.tflxmert.training;
 
-import io.github.tflxmert.LxmertConfig;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.graph.LxmertGraph;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -206,10 +205,5 @@ public final class PretrainingLosses {
   /** Sum of the enabled terms (scalar). */
   public Operand<TFloat32> total() {
     return total;
-  }
-
-  /** Names of the labels a feed must provide. */
-  public List<String> requiredLabels() {
-    return new ArrayList<>(labels.keySet());
   }
 }

@@ -1,6 +1,6 @@
 package io.github.tflxmert.weights;
 
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.graph.ModelScope;
 import java.io.IOException;
 import java.nio.ByteBuffer;

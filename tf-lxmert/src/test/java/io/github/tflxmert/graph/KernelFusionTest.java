@@ -1,13 +1,18 @@
 package io.github.tflxmert.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -16,14 +21,18 @@ import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.TensorFlow;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.proto.AttrValue;
 import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.proto.OpDef;
 import org.tensorflow.types.TFloat32;
 
 /**
  * Fused Dense layers ({@link KernelFusion}) against the Keras ops they replace: same values to rounding, at rank 2
- * and 3, with GELU (fused where supported) and with activations that are never fused.
+ * and 3, with GELU (fused where supported) and with activations that are never fused; the probe, the fallback and
+ * the required mode; the private ops' registered attributes pinned against TensorFlow 2.18.
  */
 class KernelFusionTest {
   static final ConfigProto CONFIG = ConfigProto.newBuilder().setIntraOpParallelismThreads(2)
@@ -66,7 +75,7 @@ class KernelFusionTest {
       "ONEDNN, gelu, 3", "ONEDNN, gelu, 2", "ONEDNN, gelu_new, 3", "ONEDNN, none, 3"})
   void fusedDenseMatchesTheKerasOps(KernelFusion fusion, String activation, int rank) {
     if (fusion == KernelFusion.ONEDNN) {
-      assumeTrue(KernelFusion.best(CONFIG) == KernelFusion.ONEDNN, "no fused GELU in this TensorFlow build");
+      assumeTrue(KernelFusion.support(CONFIG).best() == KernelFusion.ONEDNN, "no fused GELU in this TensorFlow build");
     }
     String act = activation.equals("none") ? null : activation;
     long[] shape = rank == 3 ? new long[] {3, 17, 64} : new long[] {51, 64};
@@ -93,6 +102,88 @@ class KernelFusionTest {
     String arch = System.getProperty("os.arch");
     assumeTrue(arch.equals("amd64") || arch.equals("x86_64"), "oneDNN ops are on by default on x86-64 only");
     assumeTrue(!"0".equals(System.getenv("TF_ENABLE_ONEDNN_OPTS")), "oneDNN ops switched off");
-    assertEquals(KernelFusion.ONEDNN, KernelFusion.best(CONFIG));
+    KernelFusion.Support s = KernelFusion.support(CONFIG);
+    assertEquals(KernelFusion.ONEDNN, s.best(), s.reason());
+    assertNull(s.reason());
+  }
+
+  /** Under {@code TF_ENABLE_ONEDNN_OPTS=0} (one of .ci/run's passes) the probe says why, and required fails. */
+  @Test
+  void withoutOneDnnTheProbeNamesTheReasonAndRequiredFails() {
+    assumeTrue("0".equals(System.getenv("TF_ENABLE_ONEDNN_OPTS")), "oneDNN ops are on");
+    KernelFusion.Support s = KernelFusion.support(CONFIG);
+    assertEquals(KernelFusion.BIAS_ADD, s.best());
+    assertTrue(s.reason() != null && !s.reason().isBlank(), "no reason");
+    assertEquals(KernelFusion.BIAS_ADD, KernelFusion.resolve(KernelFusion.ONEDNN, false, CONFIG));
+    assertThrows(UnsupportedOperationException.class, () -> KernelFusion.resolve(KernelFusion.ONEDNN, true, CONFIG));
+  }
+
+  @Test
+  void aMissingLevelFallsBackOrFailsWhenRequired() {
+    KernelFusion.Support biasOnly = new KernelFusion.Support(KernelFusion.BIAS_ADD, "op _MklLayerNorm is not registered");
+    assertEquals(KernelFusion.BIAS_ADD, KernelFusion.resolve(KernelFusion.ONEDNN, false, biasOnly));
+    assertEquals(KernelFusion.BIAS_ADD, KernelFusion.resolve(KernelFusion.BIAS_ADD, true, biasOnly));
+    assertEquals(KernelFusion.OFF, KernelFusion.resolve(KernelFusion.OFF, true, CONFIG));
+    UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+        () -> KernelFusion.resolve(KernelFusion.ONEDNN, true, biasOnly));
+    assertTrue(e.getMessage().contains("withKernelFusionRequired") && e.getMessage().contains("BIAS_ADD")
+        && e.getMessage().contains("_MklLayerNorm is not registered"), e.getMessage());
+  }
+
+  /**
+   * The private ops' registered definitions (inputs, outputs, attributes with types and defaults) as TensorFlow
+   * 2.18 has them. The fused graph sets these attributes by name; an upgrade that renames, retypes or adds one
+   * fails here instead of making every load fall back to the slower kernels.
+   */
+  @Test
+  void privateOpsHaveTheAttributesOfTensorFlow218() {
+    Map<String, String> expected = Map.of(
+        KernelFusion.FUSED_MATMUL, "_FusedMatMul(a: T, b: T, args: num_args * T) -> (product: T)"
+            + " attrs[transpose_a: bool = false; transpose_b: bool = false; T: type in [DT_BFLOAT16, DT_HALF,"
+            + " DT_FLOAT]; num_args: int >= 0; fused_ops: list(string) = []; epsilon: float = 1.0E-4;"
+            + " leakyrelu_alpha: float = 0.2]",
+        KernelFusion.MKL_LAYER_NORM, "_MklLayerNorm(x: T, scale: T, offset: T) -> (y: T)"
+            + " attrs[T: type in [DT_FLOAT, DT_BFLOAT16, DT_HALF]; epsilon: float = 0.001]");
+    Map<String, String> found = new TreeMap<>();
+    for (OpDef d : TensorFlow.registeredOpList().getOpList()) {
+      if (expected.containsKey(d.getName())) {
+        found.put(d.getName(), signature(d));
+      }
+    }
+    assertEquals(new TreeMap<>(expected), found, "TensorFlow " + TensorFlow.version());
+  }
+
+  /** An OpDef without its documentation: inputs, outputs, and each attribute's type, constraint and default. */
+  static String signature(OpDef d) {
+    StringBuilder b = new StringBuilder(d.getName()).append('(');
+    b.append(d.getInputArgList().stream().map(KernelFusionTest::arg).collect(Collectors.joining(", ")));
+    b.append(") -> (").append(d.getOutputArgList().stream().map(KernelFusionTest::arg)
+        .collect(Collectors.joining(", "))).append(") attrs[");
+    b.append(d.getAttrList().stream().map(a -> {
+      String s = a.getName() + ": " + a.getType();
+      if (a.hasAllowedValues()) {
+        s += " in " + a.getAllowedValues().getList().getTypeList();
+      }
+      if (a.getHasMinimum()) {
+        s += " >= " + a.getMinimum();
+      }
+      if (a.hasDefaultValue()) {
+        AttrValue v = a.getDefaultValue();
+        s += " = " + switch (v.getValueCase()) {
+          case B -> String.valueOf(v.getB());
+          case F -> String.valueOf(v.getF());
+          case I -> String.valueOf(v.getI());
+          case LIST -> v.getList().getSList().stream().map(x -> x.toStringUtf8()).toList().toString();
+          default -> v.toString().trim();
+        };
+      }
+      return s;
+    }).collect(Collectors.joining("; "))).append(']');
+    return b.toString();
+  }
+
+  private static String arg(OpDef.ArgDef a) {
+    String type = a.getTypeAttr().isEmpty() ? a.getType().toString() : a.getTypeAttr();
+    return a.getName() + ": " + (a.getNumberAttr().isEmpty() ? "" : a.getNumberAttr() + " * ") + type;
   }
 }

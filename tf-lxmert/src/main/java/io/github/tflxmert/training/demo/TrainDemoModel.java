@@ -2,9 +2,9 @@ package io.github.tflxmert.training.demo;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
-import io.github.tflxmert.LxmertConfig;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
-import io.github.tflxmert.OutputNames;
+import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
@@ -59,8 +59,8 @@ public final class TrainDemoModel {
     Path tmp = Files.createTempDirectory("demo-init");
     Path init = tmp.resolve("init.safetensors");
     LxmertTrainer.writeRandomWeights(cfg, seed, init);
-    TrainingOptions opts = TrainingOptions.plainAdam().withLosses(PretrainingLosses.Options.only("qa"))
-        .withLearningRate(lr).withWeightDecay(0.01f).withClipNorm(1f).withSchedule(steps / 20, steps);
+    TrainingOptions opts = TrainingOptions.builder().losses(PretrainingLosses.Options.only("qa"))
+        .learningRate(lr).weightDecay(0.01f).clipNorm(1f).schedule(steps / 20, steps).build();
     SyntheticVqa train = new SyntheticVqa(seed);
     long t0 = System.nanoTime();
     try (LxmertTrainer t = LxmertTrainer.create(cfg, init, opts)) {

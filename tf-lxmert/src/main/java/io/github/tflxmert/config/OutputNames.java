@@ -1,4 +1,4 @@
-package io.github.tflxmert;
+package io.github.tflxmert.config;
 
 import io.github.tflxmert.array.Shapes;
 import java.util.ArrayList;
