@@ -8,8 +8,10 @@ import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.OutputSelection;
+import io.github.tflxmert.graph.GraphDefect;
 import java.io.IOException;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -59,6 +61,42 @@ class MutationParityTest {
       assertEquals("language_hidden_states.0", r.firstDivergence().orElseThrow().tensor(), r.summary());
       assertTrue(r.rows().stream().filter(t -> t.tensor().equals("language_attentions.0")).allMatch(
           TensorComparison::passed), "the attention before the feed-forward block is unaffected");
+    }
+  }
+
+  private static ParityReport withDefect(String name, GraphDefect d, String caseName) throws IOException {
+    return firstFailure(name, null, LoadOptions.defaults().withDefectsForTesting(Set.of(d)), caseName);
+  }
+
+  @Test
+  void transposedHeadSplitFails() throws IOException {
+    // Reshaping [B,S,H] into [B,S,d,h] instead of [B,S,h,d] mixes the heads: the first attention map is wrong.
+    for (String name : References.NAMES) {
+      ParityReport r = withDefect(name, GraphDefect.TRANSPOSED_HEAD_SPLIT, "b1_equal");
+      assertFalse(r.passed(), r.table());
+      assertEquals("language_attentions.0", r.firstDivergence().orElseThrow().tensor(), r.summary());
+    }
+  }
+
+  @Test
+  void droppedAttentionMaskFails() throws IOException {
+    // Only a case with padding can show it: b3_padded has zeros in attention_mask.
+    for (String name : References.NAMES) {
+      ParityReport r = withDefect(name, GraphDefect.DROPPED_ATTENTION_MASK, "b3_padded");
+      assertFalse(r.passed(), r.table());
+      assertEquals("language_attentions.0", r.firstDivergence().orElseThrow().tensor(), r.summary());
+    }
+  }
+
+  @Test
+  void swappedCrossAttentionDirectionFails() throws IOException {
+    // Everything before the cross encoder is right; its first attention or output is not.
+    for (String name : References.NAMES) {
+      ParityReport r = withDefect(name, GraphDefect.SWAPPED_CROSS_ATTENTION, "b3_padded");
+      assertFalse(r.passed(), r.table());
+      assertEquals("cross layer 0", r.block(r.firstDivergence().orElseThrow().tensor()), r.summary());
+      assertTrue(r.rows().stream().filter(t -> r.block(t.tensor()).matches("(language|vision) layer \\d+"))
+          .allMatch(TensorComparison::passed), "the single-modality layers are unaffected");
     }
   }
 }
