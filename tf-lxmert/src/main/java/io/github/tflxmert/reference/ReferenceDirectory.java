@@ -122,6 +122,20 @@ public final class ReferenceDirectory implements AutoCloseable {
       throw new IllegalArgumentException(dir.resolve("manifest.json") + ": " + what + ": expected a file inside "
           + dir + ", found \"" + relative + "\"");
     }
+    // The text check above cannot see symbolic links: compare where the file really is (a missing file is left
+    // for the reader to report).
+    if (Files.exists(p)) {
+      try {
+        Path real = p.toRealPath();
+        if (!real.startsWith(base.toRealPath())) {
+          throw new IllegalArgumentException(dir.resolve("manifest.json") + ": " + what + ": expected a file inside "
+              + dir + ", found \"" + relative + "\", a symbolic link to a file outside it (not read)");
+        }
+      } catch (IOException e) {
+        throw new IllegalArgumentException(dir.resolve("manifest.json") + ": " + what + ": cannot resolve \""
+            + relative + "\": " + e.getMessage(), e);
+      }
+    }
     return p;
   }
 
