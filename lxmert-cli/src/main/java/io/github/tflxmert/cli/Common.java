@@ -110,7 +110,7 @@ final class Common {
     Path dir = abs.getParent();
     if (dir != null && !Files.isDirectory(dir)) {
       throw new IllegalArgumentException(option + " " + file + ": cannot write it: its directory " + dir + " is "
-          + (Files.exists(dir) ? "not a directory (found " + kindOf(dir) + ")" : "missing") + "");
+          + (Files.exists(dir) ? "not a directory (found " + kindOf(dir) + ")" : "missing"));
     }
     if (dir != null && !Files.isWritable(dir) || Files.exists(abs) && !Files.isWritable(abs)) {
       throw new IllegalArgumentException(option + " " + file + ": cannot write it: permission denied");
