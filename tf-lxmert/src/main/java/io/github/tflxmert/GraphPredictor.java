@@ -164,10 +164,10 @@ public abstract class GraphPredictor implements LxmertPredictor {
 
   static LxmertConfig configIn(Path modelDir) throws IOException {
     Path c = modelDir.resolve("config.json");
-    if (!java.nio.file.Files.isRegularFile(c)) {
+    if (!java.nio.file.Files.exists(c, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       throw new IllegalArgumentException(modelDir + ": expected config.json, found none");
     }
-    return LxmertConfig.fromJsonFile(c);
+    return LxmertConfig.fromJsonFile(c); // names a directory, a link loop or a dangling link in its place
   }
 
   @Override

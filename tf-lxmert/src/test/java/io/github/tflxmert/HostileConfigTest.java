@@ -115,4 +115,30 @@ class HostileConfigTest {
       assertTrue(z.getMessage().contains("found a special file"), z.getMessage());
     }
   }
+
+  @Test
+  void allowedActivationsAreListedInAFixedOrder() {
+    // Set.of iterates in an order that changes from one JVM run to the next; the message must not.
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> LxmertConfig.fromJsonString(tinyWith("hidden_act", "\"gelu_fast\""), "src"));
+    assertTrue(e.getMessage().contains("expected one of [gelu, gelu_new, relu, tanh, sigmoid, silu, swish], found "
+        + "\"gelu_fast\""), e.getMessage());
+  }
+
+  @Test
+  void aConfigJsonThatIsALinkLoopOrADanglingLinkSaysSo() throws IOException {
+    Path loop = tmp.resolve("loop");
+    Files.createDirectories(loop);
+    Files.createSymbolicLink(loop.resolve("config.json"), Path.of("config.json")); // points at itself
+    IllegalArgumentException l = assertThrows(IllegalArgumentException.class,
+        () -> LxmertConfig.fromJsonFile(loop.resolve("config.json")));
+    assertTrue(l.getMessage().startsWith(loop.resolve("config.json") + ": expected a regular config.json file, found "
+        + "a symbolic link that cannot be resolved, e.g. a loop"), l.getMessage());
+    Path dangling = tmp.resolve("dangling");
+    Files.createDirectories(dangling);
+    Files.createSymbolicLink(dangling.resolve("config.json"), tmp.resolve("no-such-file.json"));
+    IllegalArgumentException d = assertThrows(IllegalArgumentException.class,
+        () -> LxmertConfig.fromJsonFile(dangling.resolve("config.json")));
+    assertTrue(d.getMessage().endsWith("found a dangling symbolic link (its target does not exist)"), d.getMessage());
+  }
 }

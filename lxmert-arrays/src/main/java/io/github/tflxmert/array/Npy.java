@@ -165,12 +165,28 @@ public final class Npy {
     return new NpyArray(source, descr, shape, null, l);
   }
 
+  /**
+   * What a file that is not a .npy starts with, without quoting it: error messages must not leak the contents
+   * of a file (a reference directory may point at any file on the machine).
+   */
   private static String describeMagic(byte[] b) {
-    StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < 6; i++) {
-      sb.append(String.format("%02x", b[i] & 0xff));
+    if (b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) {
+      return "a zip archive (an .npz?)";
     }
-    return "bytes " + sb;
+    if ((b[0] & 0xff) == 0x89 && b[1] == 'H' && b[2] == 'D' && b[3] == 'F') {
+      return "an HDF5 file";
+    }
+    if ((b[0] & 0xff) == 0x93) {
+      return "\\x93 followed by other bytes than NUMPY";
+    }
+    int n = Math.min(b.length, 64);
+    for (int i = 0; i < n; i++) {
+      int c = b[i] & 0xff;
+      if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f) {
+        return "binary data (" + b.length + " bytes)";
+      }
+    }
+    return "text (" + b.length + " bytes)";
   }
 
   private static String group(Pattern p, String header, String field, String source) {

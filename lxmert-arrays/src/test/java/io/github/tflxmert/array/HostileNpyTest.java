@@ -1,6 +1,7 @@
 package io.github.tflxmert.array;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,8 +68,13 @@ class HostileNpyTest {
   void wrongMagic() throws IOException {
     byte[] b = npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", floats(1, 2, 3));
     b[1] = 'M';
-    rejects(b, "not a .npy file (expected the magic \\x93NUMPY, found bytes 934d554d5059)");
-    rejects("PK\3\4 this is a zip".getBytes(StandardCharsets.ISO_8859_1), "not a .npy file");
+    rejects(b, "not a .npy file (expected the magic \\x93NUMPY, found \\x93 followed by other bytes than NUMPY)");
+    rejects("PK\3\4 this is a zip".getBytes(StandardCharsets.ISO_8859_1), "not a .npy file (expected the magic "
+        + "\\x93NUMPY, found a zip archive (an .npz?))");
+    // The message says what kind of file it is, never what it holds (a manifest may point anywhere).
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Npy.parse("root:x:0:0:root:/root:/bin/bash\n".getBytes(StandardCharsets.UTF_8), "passwd"));
+    assertEquals("passwd: not a .npy file (expected the magic \\x93NUMPY, found text (32 bytes))", e.getMessage());
     rejects(new byte[3], "found 3 bytes");
   }
 

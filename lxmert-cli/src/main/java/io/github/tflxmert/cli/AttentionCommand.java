@@ -76,6 +76,10 @@ final class AttentionCommand implements Callable<Integer> {
     if (!name.endsWith(".png") && !name.endsWith(".html")) {
       throw new IllegalArgumentException("--out: expected a .png or .html file name, found " + out);
     }
+    if (cell < 1) {
+      throw new IllegalArgumentException("--cell: expected a positive number of pixels, found " + cell);
+    }
+    Common.checkWritableFile("--out", out); // before the model run, not after it
     Path dir = model;
     Path f = features;
     Path b = boxes;
@@ -98,6 +102,7 @@ final class AttentionCommand implements Callable<Integer> {
           .tokenTypeIds(IntArray.of(new int[][] {enc.tokenTypeIds()}))
           .visualFeats(vf.batchedFeatures()).visualPos(vf.batchedBoxes()).build();
       LxmertOutputs o = m.predict(in, OutputSelection.of(OutputNames.attentions(c)));
+      NonFinite.warn(spec.commandLine().getErr(), o, NonFinite.count(o));
       List<String> tokens = enc.tokens();
       List<String> regions = IntStream.range(0, vf.regions()).mapToObj(i -> "region " + i).toList();
       List<AttentionPicture.Panel> panels = new ArrayList<>();

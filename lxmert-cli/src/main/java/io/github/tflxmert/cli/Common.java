@@ -65,6 +65,80 @@ final class Common {
     });
   }
 
+  /**
+   * What is at a path, for messages: "a directory", "a regular file", "a special file", "a symbolic link loop",
+   * "a dangling symbolic link to T", "nothing". Follows links.
+   */
+  static String kindOf(Path p) {
+    if (Files.isDirectory(p)) {
+      return "a directory";
+    }
+    if (Files.isRegularFile(p)) {
+      return "a regular file";
+    }
+    if (Files.exists(p)) {
+      return "a special file";
+    }
+    if (Files.isSymbolicLink(p)) {
+      try {
+        p.toRealPath();
+      } catch (java.nio.file.NoSuchFileException e) {
+        try {
+          return "a dangling symbolic link to " + Files.readSymbolicLink(p);
+        } catch (IOException x) {
+          return "a dangling symbolic link";
+        }
+      } catch (IOException e) {
+        return "a symbolic link loop (" + e.getMessage() + ")";
+      }
+    }
+    return "nothing";
+  }
+
+  /**
+   * Checks, before any work, that {@code file} can be written: not a directory, its directory exists and is
+   * writable. @throws IllegalArgumentException naming the option, the path and the reason
+   */
+  static void checkWritableFile(String option, Path file) {
+    Path abs = file.toAbsolutePath();
+    if (Files.isDirectory(abs)) {
+      throw new IllegalArgumentException(option + " " + file + ": expected a file to write, found a directory");
+    }
+    if (Files.exists(abs) && !Files.isRegularFile(abs)) {
+      throw new IllegalArgumentException(option + " " + file + ": expected a file to write, found " + kindOf(abs));
+    }
+    Path dir = abs.getParent();
+    if (dir != null && !Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(option + " " + file + ": cannot write it: its directory " + dir + " is "
+          + (Files.exists(dir) ? "not a directory (found " + kindOf(dir) + ")" : "missing"));
+    }
+    if (dir != null && !Files.isWritable(dir) || Files.exists(abs) && !Files.isWritable(abs)) {
+      throw new IllegalArgumentException(option + " " + file + ": cannot write it: permission denied");
+    }
+  }
+
+  /**
+   * Checks that {@code dir} is a directory or can be created as one (its nearest existing ancestor is a
+   * writable directory). @throws IllegalArgumentException naming the option, the path and what is there
+   */
+  static void checkWritableDirectory(String option, Path dir) {
+    Path abs = dir.toAbsolutePath();
+    Path p = abs;
+    while (p != null && !Files.exists(p) && !Files.isSymbolicLink(p)) {
+      p = p.getParent();
+    }
+    if (p == null) {
+      return;
+    }
+    if (!Files.isDirectory(p)) {
+      throw new IllegalArgumentException(option + " " + dir + ": expected a directory" + (p.equals(abs) ? ""
+          : " (or a path that can be created in one)") + ", found " + kindOf(p) + (p.equals(abs) ? "" : " at " + p));
+    }
+    if (!Files.isWritable(p)) {
+      throw new IllegalArgumentException(option + " " + dir + ": cannot write in " + p + ": permission denied");
+    }
+  }
+
   static class Verbosity {
     @Option(names = "--verbose", description = "Show TensorFlow's native log and stack traces.")
     boolean verbose;

@@ -5,6 +5,7 @@ import io.github.tflxmert.export.SavedModelExporter;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.weights.WeightSources;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,14 +41,18 @@ final class ExportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     Common.configureLogging(verbosity.verbose);
+    if (version < 0) {
+      throw new IllegalArgumentException("--version: expected a non-negative version number, found " + version);
+    }
+    Common.checkWritableDirectory("--out", out);
     LxmertConfig config = LxmertConfig.fromJsonFile(model.resolve("config.json"));
     SavedModelExporter.Options o = SavedModelExporter.Options.pretraining()
         .withKind(baseModel ? LxmertGraph.Kind.BASE : LxmertGraph.Kind.PRETRAINING)
         .withHiddenStates(hiddenStates).withAttentions(attentions);
     Path dir = SavedModelExporter.export(config, WeightSources.checkpointIn(model), out, version, o);
     Path vocab = model.resolve("vocab.txt");
-    if (java.nio.file.Files.isRegularFile(vocab) && !java.nio.file.Files.exists(out.resolve("vocab.txt"))) {
-      java.nio.file.Files.copy(vocab, out.resolve("vocab.txt")); // so `run --saved-model BASE` finds it
+    if (Files.isRegularFile(vocab) && !Files.exists(out.resolve("vocab.txt"))) {
+      Files.copy(vocab, out.resolve("vocab.txt")); // so `run --saved-model BASE` finds it (config.json: the exporter)
     }
     spec.commandLine().getOut().println("exported " + dir + " (signatures serving_default, int64_serving; outputs "
         + SavedModelExporter.outputKeys(config, o) + ")");

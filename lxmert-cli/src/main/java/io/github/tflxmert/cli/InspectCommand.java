@@ -6,6 +6,7 @@ import io.github.tflxmert.weights.WeightSources;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -38,7 +39,10 @@ final class InspectCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     Common.configureLogging(verbosity.verbose);
     PrintWriter w = spec.commandLine().getOut();
-    if (Files.isRegularFile(path.resolve("config.json"))) {
+    Path config = path.resolve("config.json");
+    // Any config.json (also a directory or a broken link in its place) makes this a model directory, so the
+    // message is about config.json, not "not a SavedModel".
+    if (Files.exists(config, LinkOption.NOFOLLOW_LINKS)) {
       inspectModelDir(w);
       return 0;
     }

@@ -27,6 +27,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import picocli.CommandLine.ArgGroup;
@@ -98,6 +99,10 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     Common.configureLogging(verbosity.verbose);
+    if (topK < 1) {
+      throw new IllegalArgumentException("--top-k: expected a positive number of words/answers to print, found "
+          + topK);
+    }
     Path modelDir = choice.model;
     Path featuresFile = features;
     Path boxesFile = boxes;
@@ -156,15 +161,17 @@ final class RunCommand implements Callable<Integer> {
         wanted.add(OutputNames.ATTR);
       }
       LxmertOutputs out = model.predict(in, OutputSelection.of(wanted));
+      Map<String, Long> nonFinite = NonFinite.count(out);
+      NonFinite.warn(spec.commandLine().getErr(), out, nonFinite);
       regionLabels(out, vf);
-      report(enc, tok, masks, out, qa, labels, embedded, vf, sceneText);
+      report(enc, tok, masks, out, qa, labels, embedded, vf, sceneText, nonFinite);
     }
     return 0;
   }
 
   private void report(Encoding enc, LxmertTokenizer tok, List<Integer> masks, LxmertOutputs out,
-                      boolean qa, List<String> labels, boolean embedded, VisualFeatures vf, String sceneText)
-      throws IOException {
+                      boolean qa, List<String> labels, boolean embedded, VisualFeatures vf, String sceneText,
+                      Map<String, Long> nonFinite) throws IOException {
     PrintWriter w = spec.commandLine().getOut();
     float[] match = softmax(out.crossRelationshipScore().row(0));
     ObjectMapper om = new ObjectMapper();
@@ -177,11 +184,16 @@ final class RunCommand implements Callable<Integer> {
       root.put("scene", sceneText);
     }
     root.put("match_probability", match[1]);
+    root.put("outputs_finite", nonFinite.isEmpty());
+    root.set("non_finite_outputs", om.valueToTree(nonFinite));
     ArrayNode maskNode = root.putArray("masked_words");
     if (!json) {
       if (sceneText != null) {
         w.println("(embedded demo model, trained on synthetic scenes; pass --model for a real checkpoint)");
         w.println(sceneText);
+      }
+      if (!nonFinite.isEmpty()) {
+        w.println("WARNING: non-finite outputs " + nonFinite.keySet() + "; the numbers below are not meaningful");
       }
       w.println("tokens: " + String.join(" ", enc.tokens()));
       w.printf(Locale.ROOT, "image-text match probability: %.4f  (softmax of cross_relationship_score; index 1 = "
@@ -268,6 +280,6 @@ final class RunCommand implements Callable<Integer> {
 
   static int[] topK(float[] p, int k) {
     return IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble(i -> -p[i]))
-        .limit(Math.max(1, k)).mapToInt(Integer::intValue).toArray();
+        .limit(k).mapToInt(Integer::intValue).toArray();
   }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -18,10 +19,12 @@ import picocli.CommandLine.Spec;
 /** {@code lxmert tokenize}: tokens, ids, token types for a text (or pair). */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
     description = {"Tokenize a text (or a pair) as LxmertTokenizer does: [CLS] A [SEP] (B [SEP]).", "",
-        "Examples:", "  ./lxmert tokenize --vocab vocab.txt --text \"Who is holding the umbrella?\"",
+        "Examples:", "  ./lxmert tokenize --text \"a cat on a mat\"   (embedded model's vocabulary)",
+        "  ./lxmert tokenize --vocab vocab.txt --text \"Who is holding the umbrella?\"",
         "  ./lxmert tokenize --text \"a cat\" --pair \"on a mat\" --json   (embedded model's vocabulary)"})
 final class TokenizeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+  @Mixin Common.Verbosity verbosity;
 
   @Option(names = "--vocab", paramLabel = "FILE", description = "vocab.txt (default: the embedded model's).")
   Path vocab;
@@ -36,10 +39,11 @@ final class TokenizeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    Common.configureLogging(verbosity.verbose);
     Path v = vocab != null ? vocab : Common.defaultModelDir().resolve("vocab.txt");
     // (a model directory's tokenizer_config.json is honoured by `run`; here the flags decide)
     LxmertTokenizer tok = LxmertTokenizer.fromVocab(v, TokenizerOptions.defaults().withDoLowerCase(!cased));
-    Encoding e = tok.encode(text, pair);
+    Encoding e = pair == null ? tok.encode(text) : tok.encode(text, pair);
     PrintWriter w = spec.commandLine().getOut();
     if (json) {
       ObjectMapper om = new ObjectMapper();

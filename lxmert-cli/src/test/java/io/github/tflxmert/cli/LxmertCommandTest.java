@@ -158,8 +158,11 @@ class LxmertCommandTest {
         "--text", "the red cube", "--features", FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_feats.npy").toString(),
         "--boxes", FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_pos.npy").toString(), "--json");
     assertEquals(0, fromSm.exit(), fromSm.err());
-    assertEquals(new ObjectMapper().readTree(fromGraph.out()).get("match_probability"),
-        new ObjectMapper().readTree(fromSm.out()).get("match_probability"), "export gives the graph's numbers");
+    // The graph runs fused kernels by default and the export Keras' separate ops, so the numbers agree to
+    // rounding (the parity tolerance), not bit for bit (ExportParityTest checks bit equality with fusion off).
+    assertEquals(new ObjectMapper().readTree(fromGraph.out()).get("match_probability").asDouble(),
+        new ObjectMapper().readTree(fromSm.out()).get("match_probability").asDouble(), 1e-5,
+        "export gives the graph's numbers");
     Path png = tmp.resolve("att.png");
     Run att = lxmert("attention", "--text", "what color is the cube?", "--out", png.toString());
     assertEquals(0, att.exit(), att.err());

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.tflxmert.LxmertInputs;
+import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
 import io.github.tflxmert.training.PretrainingLosses;
@@ -65,13 +67,69 @@ class LossParityTest {
              TrainingOptions.builder()
                  .losses(PretrainingLosses.Options.only("masked_lm").withIgnoreIndex(-100)).build())) {
       TrainingReference tr = new TrainingReference(ref.dir());
-      LxmertInputs inputs = ref.caseNamed(tr.caseName()).inputs();
+      LxmertReference.Case c = ref.caseNamed(tr.caseName());
+      LxmertInputs inputs = c.inputs();
       PretrainingLabels labels = tr.labels();
       Map<String, Float> qa = qaOnly.losses(inputs, PretrainingLabels.builder().put("ans", labels.get("ans")).build());
       assertEquals(tr.lossTerms().get("qa"), qa.get("total"), ATOL);
-      // No label equals -100, so the opt-in ignore index changes nothing here.
+      // Without a -100 label the opt-in ignore index changes nothing.
       Map<String, Float> mlm = mlmIgnore.losses(inputs, labels);
       assertEquals(tr.lossTerms().get("masked_lm"), mlm.get("total"), ATOL);
+
+      // With -100 labels, the MLM term is the mean cross-entropy over the other positions. Expected values come
+      // from Python's prediction_logits for this case: first check that their mean cross-entropy over every
+      // position is Python's masked_lm term, then leave out the ignored positions.
+      IntArray y = (IntArray) labels.get("masked_lm_labels");   // [B,S]
+      FloatArray logits = c.output("prediction_logits");         // [B,S,V]
+      double[] ce = crossEntropies(logits, y.data());
+      assertEquals(tr.lossTerms().get("masked_lm"), mean(ce, new boolean[ce.length]), ATOL);
+      int[] ignored = y.data().clone();
+      boolean[] skip = new boolean[ce.length];
+      for (int i : new int[] {0, 3, ce.length / 2, ce.length - 1}) {
+        ignored[i] = -100;
+        skip[i] = true;
+      }
+      double expected = mean(ce, skip);
+      assertTrue(Math.abs(expected - tr.lossTerms().get("masked_lm")) > 100 * ATOL,
+          "the positions left out must change the mean, or this check could not fail: " + expected);
+      PretrainingLabels.Builder withIgnored = PretrainingLabels.builder();
+      labels.values().forEach(withIgnored::put);
+      withIgnored.put("masked_lm_labels", new IntArray(y.shape(), ignored));
+      Map<String, Float> mlmIgnored = mlmIgnore.losses(inputs, withIgnored.build());
+      System.out.printf("%s masked_lm with 4 of %d labels -100: expected %.7f java %.7f%n", name, ce.length, expected,
+          mlmIgnored.get("total"));
+      assertEquals(expected, mlmIgnored.get("total"), ATOL, "the -100 positions are left out of the mean");
     }
+  }
+
+  /** Per position, -log softmax(logits)[label], in double: {@code logits} [B,S,V], {@code labels} [B*S]. */
+  static double[] crossEntropies(FloatArray logits, int[] labels) {
+    int v = (int) logits.dim(2);
+    double[] ce = new double[labels.length];
+    float[] d = logits.data();
+    for (int i = 0; i < labels.length; i++) {
+      double max = Double.NEGATIVE_INFINITY;
+      for (int k = 0; k < v; k++) {
+        max = Math.max(max, d[i * v + k]);
+      }
+      double sum = 0;
+      for (int k = 0; k < v; k++) {
+        sum += Math.exp(d[i * v + k] - max);
+      }
+      ce[i] = max + Math.log(sum) - d[i * v + labels[i]];
+    }
+    return ce;
+  }
+
+  static double mean(double[] x, boolean[] skip) {
+    double s = 0;
+    int n = 0;
+    for (int i = 0; i < x.length; i++) {
+      if (!skip[i]) {
+        s += x[i];
+        n++;
+      }
+    }
+    return s / n;
   }
 }

@@ -1,5 +1,7 @@
 package io.github.tflxmert.reliability;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,8 +10,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.tflxmert.parity.LxmertReference;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Hostile reference manifests (the parity harness reads them): a missing or malformed config, a wrong format,
@@ -66,6 +71,42 @@ class HostileManifestTest {
     rejects(m -> firstInput(m, "input_ids").put("file", ""), true, "expected a file inside");
     rejects(m -> firstInput(m, "input_ids").put("file", "cases"), true, "expected a regular .npy file",
         "found a directory");
+  }
+
+  /**
+   * A tensor file whose name is inside the directory but which is a symbolic link to a file outside it is
+   * refused before it is read, and the message shows nothing of what the file holds.
+   */
+  @Test
+  void aSymbolicLinkToAFileOutsideTheDirectoryIsRefused(@TempDir Path tmp) throws IOException {
+    Path secret = tmp.resolve("secret.txt");
+    Files.writeString(secret, "root:x:0:0:root:/root:/bin/bash\n");
+    Path ref = tmp.resolve("ref");
+    Path inputs = Files.createDirectories(ref.resolve("cases/b1_equal/inputs"));
+    try (var files = Files.list(Fixtures.tiny().resolve("cases/b1_equal/inputs"))) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Files.copy(f, inputs.resolve(f.getFileName().toString()));
+      }
+    }
+    byte[] manifest = manifest().toString().getBytes(StandardCharsets.UTF_8);
+    Path ids = inputs.resolve("input_ids.npy");
+    Files.move(ids, ref.resolve("real_input_ids.npy"));
+    Files.createSymbolicLink(ids, secret); // the manifest's path text is inside ref/; the file is not
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> {
+      try (LxmertReference r = LxmertReference.open(ref, manifest)) {
+        r.cases().get(0).inputs();
+      }
+    });
+    assertTrue(e.getMessage().contains(ref.resolve("manifest.json") + ": case b1_equal tensor input_ids file: "
+        + "expected a file inside " + ref + ", found \"cases/b1_equal/inputs/input_ids.npy\", a symbolic link to a "
+        + "file outside it"), e.getMessage());
+    assertFalse(e.getMessage().contains("root"), "the message shows the file's contents: " + e.getMessage());
+    // A link that stays inside the directory is read.
+    Files.delete(ids);
+    Files.createSymbolicLink(ids, ref.resolve("real_input_ids.npy"));
+    try (LxmertReference r = LxmertReference.open(ref, manifest)) {
+      assertEquals(10, r.cases().get(0).inputs().inputIds().dim(1));
+    }
   }
 
   @Test

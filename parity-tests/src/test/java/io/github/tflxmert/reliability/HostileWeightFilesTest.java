@@ -616,9 +616,25 @@ class HostileWeightFilesTest {
         dir.resolve("tf_model.h5"), "not a readable HDF5 file");
   }
 
-  /** After all the failed loads above (each closes its graph and session), a valid load still matches Python. */
+  /**
+   * Failed loads close what they opened (graph, session, weight tensors, reader threads) and leave nothing
+   * behind that breaks the next load: after failed loads of each kind, a valid load still matches Python. The
+   * failed loads are made here, not left to the tests above (JUnit does not order test methods).
+   */
   @Test
-  void aValidLoadStillMatchesTheReference() throws IOException {
+  void aValidLoadAfterFailedLoadsStillMatchesTheReference() throws IOException {
+    List<Path> broken = List.of(
+        write("tf_model.h5", Arrays.copyOf(h5, h5.length / 2)),                                // truncated
+        write("model.safetensors", Arrays.copyOf(safetensors, safetensors.length - 4)),        // truncated data
+        write("model.safetensors", editHeader(h -> tensor(h, QUERY).put("dtype", "I32"))),     // not a float
+        write("model.safetensors", editHeader(h -> h.remove(QUERY))));                         // a weight missing
+    for (Path f : broken) {
+      for (int i = 0; i < 3; i++) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            () -> LxmertForPreTraining.create(config, f, LoadOptions.defaults()).close(), f.toString());
+        assertNamesFile(e, f);
+      }
+    }
     try (LxmertForPreTraining m = LxmertForPreTraining.fromPretrained(Fixtures.tinyModel())) {
       LxmertReference.Case c = ref.caseNamed("b1_equal");
       Map<String, FloatArray> expected = c.outputs();

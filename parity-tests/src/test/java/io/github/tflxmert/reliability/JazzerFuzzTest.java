@@ -4,11 +4,13 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.IOException;
 
 /**
- * Coverage-guided fuzzing of the same parsers as {@link Fuzz} with Jazzer (libFuzzer in the JVM). Excluded
- * from the normal suite (the Jazzer agent would instrument the TensorFlow tests in the same JVM); run one target
- * at a time with {@code scripts/fuzz.sh -jazzer [target]}, which seeds the corpus from the fixtures and sets
- * {@code JAZZER_FUZZ=1}. Without {@code JAZZER_FUZZ} (e.g. {@code -Dtest=JazzerFuzzTest}) Jazzer runs in
- * regression mode: only the inputs in the corpus and resource directories.
+ * Coverage-guided fuzzing of the same parsers as {@link Fuzz} with Jazzer (libFuzzer in the JVM). Fuzzing: one
+ * target at a time with {@code scripts/fuzz.sh -jazzer [target]}, which seeds the corpus from the fixtures and
+ * sets {@code JAZZER_FUZZ=1}. Without {@code JAZZER_FUZZ} Jazzer runs in regression mode, only on the inputs in
+ * the resource directory {@code JazzerFuzzTestInputs/<method>/} (the fixtures the corpus is seeded with and
+ * earlier findings, laid out by parity-tests' pom) and in a local {@code .cifuzz-corpus}: {@code mvn verify} does
+ * that, in a JVM of its own (the {@code jazzer-regression} execution; the Jazzer agent would instrument the
+ * TensorFlow tests that share a JVM).
  *
  * <p>A finding is any throwable other than {@link IllegalArgumentException} (and the documented
  * {@link IOException}), or one of those whose message does not name the input; Jazzer saves the input as {@code crash-<sha1>} in the parity-tests directory. Findings are

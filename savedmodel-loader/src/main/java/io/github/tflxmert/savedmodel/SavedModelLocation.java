@@ -159,7 +159,7 @@ public record SavedModelLocation(Path requested, Path dir, OptionalLong version)
       try {
         com.google.protobuf.CodedInputStream cin = com.google.protobuf.CodedInputStream.newInstance(bytes);
         cin.setRecursionLimit(1000);
-        return SavedModel.parseFrom(cin);
+        return withMetaGraphs(SavedModel.parseFrom(cin), pb, bytes.length);
       } catch (com.google.protobuf.InvalidProtocolBufferException e) {
         throw new IllegalArgumentException(pb + ": not a SavedModel protobuf: " + e.getMessage(), e);
       }
@@ -168,10 +168,23 @@ public record SavedModelLocation(Path requested, Path dir, OptionalLong version)
     try (Reader r = Files.newBufferedReader(txt, StandardCharsets.UTF_8)) {
       SavedModel.Builder b = SavedModel.newBuilder();
       com.google.protobuf.TextFormat.merge(r, b);
-      return b.build();
+      return withMetaGraphs(b.build(), txt, Files.size(txt));
     } catch (com.google.protobuf.TextFormat.ParseException e) {
       throw new IllegalArgumentException(txt + ": not a SavedModel in protobuf text format: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Protobuf's decoder accepts most byte strings (unknown fields are skipped, an empty file is an empty
+   * message), so random bytes or plain text often parse; a SavedModel has at least one MetaGraph (TensorFlow's
+   * loader needs one to pick by tags), so none means the file is not one.
+   */
+  private static SavedModel withMetaGraphs(SavedModel sm, Path file, long size) {
+    if (sm.getMetaGraphsCount() == 0) {
+      throw new IllegalArgumentException(file + ": not a SavedModel: expected at least one MetaGraphDef, found none "
+          + "(its " + size + " bytes parse as an empty message; random bytes or text?)");
+    }
+    return sm;
   }
 
   /** The MetaGraphDef whose tag set equals {@code tags}, as TensorFlow's loader picks it. */

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
@@ -100,5 +102,43 @@ class SavedModelLocationTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> SavedModelLocation.resolve(d).readProto());
     assertTrue(e.getMessage().startsWith(d.resolve("saved_model.pb") + ": not a SavedModel protobuf"), e.getMessage());
+  }
+
+  /**
+   * Protobuf parses most byte strings without complaint (unknown fields are skipped), so random bytes and plain
+   * text used to "inspect" as a SavedModel with no MetaGraphs; they must be refused, naming the file.
+   */
+  @Test
+  void randomBytesAndPlainTextAreNotASavedModel() throws Exception {
+    java.util.Random rnd = new java.util.Random(17);
+    List<byte[]> inputs = new ArrayList<>();
+    inputs.add("this is plain text, not a model\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    inputs.add(new byte[0]);
+    for (int i = 0; i < 200; i++) {
+      byte[] b = new byte[1 + rnd.nextInt(64)];
+      rnd.nextBytes(b);
+      inputs.add(b);
+    }
+    int parsedBefore = 0;
+    for (int i = 0; i < inputs.size(); i++) {
+      Path d = Files.createDirectories(tmp.resolve("garbage" + i));
+      Files.write(d.resolve("saved_model.pb"), inputs.get(i));
+      try {
+        org.tensorflow.proto.SavedModel.parseFrom(inputs.get(i));
+        parsedBefore++;
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        // rejected by protobuf itself
+      }
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> SavedModelLocation.resolve(d).readProto(), "input " + i);
+      assertTrue(e.getMessage().startsWith(d.resolve("saved_model.pb") + ": not a SavedModel"), e.getMessage());
+    }
+    assertTrue(parsedBefore >= 2, "the inputs include ones protobuf accepts: " + parsedBefore);
+    Path txt = Files.createDirectories(tmp.resolve("pbtxt"));
+    Files.writeString(txt.resolve("saved_model.pbtxt"), "");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> SavedModelLocation.resolve(txt).readProto());
+    assertTrue(e.getMessage().startsWith(txt.resolve("saved_model.pbtxt") + ": not a SavedModel: expected at least "
+        + "one MetaGraphDef, found none"), e.getMessage());
   }
 }

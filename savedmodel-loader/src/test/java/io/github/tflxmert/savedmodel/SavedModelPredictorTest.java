@@ -2,6 +2,7 @@ package io.github.tflxmert.savedmodel;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,9 +16,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -206,6 +209,7 @@ class SavedModelPredictorTest {
     ExecutorService pool = Executors.newFixedThreadPool(8);
     AtomicInteger ok = new AtomicInteger();
     AtomicInteger refused = new AtomicInteger();
+    CountDownLatch fortyDone = new CountDownLatch(40);
     List<Future<?>> fs = new ArrayList<>();
     try {
       for (int t = 0; t < 8; t++) {
@@ -215,6 +219,7 @@ class SavedModelPredictorTest {
               float[] got = p.predict(in, OutputSelection.of("language_hidden_states.2")).get("language_hidden_states.2").data();
               assertArrayEquals(expected, got);
               ok.incrementAndGet();
+              fortyDone.countDown();
             } catch (IllegalStateException e) {
               assertTrue(e.getMessage().contains("closed"), e.getMessage());
               refused.incrementAndGet();
@@ -223,12 +228,21 @@ class SavedModelPredictorTest {
           return null;
         }));
       }
-      while (ok.get() < 40) {
-        Thread.onSpinWait();
+      // Bounded: if the calls fail or hang, the test fails (with the first worker's error) instead of spinning.
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+      while (!fortyDone.await(50, TimeUnit.MILLISECONDS)) {
+        for (Future<?> f : fs) {
+          if (f.isDone()) {
+            f.get(); // a worker that ended early has failed: rethrows its error
+          }
+        }
+        assertFalse(fs.stream().allMatch(Future::isDone), "the workers ended before 40 calls succeeded: " + ok.get()
+            + " succeeded, " + refused.get() + " refused");
+        assertTrue(System.nanoTime() < deadline, "40 calls did not complete within 2 minutes: " + ok.get() + " did");
       }
       p.close();
       for (Future<?> f : fs) {
-        f.get();
+        f.get(2, TimeUnit.MINUTES);
       }
     } finally {
       pool.shutdownNow();

@@ -58,8 +58,9 @@ public record LxmertConfig(
     boolean visualFeatLoss,
     int padTokenId) {
 
-  /** Activations the graph builder implements. */
-  public static final Set<String> ACTIVATIONS = Set.of("gelu", "gelu_new", "relu", "tanh", "sigmoid", "silu", "swish");
+  /** Activations the graph builder implements, in a fixed order (messages list them; Set.of's order varies by run). */
+  public static final Set<String> ACTIVATIONS = java.util.Collections.unmodifiableSet(new java.util.LinkedHashSet<>(
+      java.util.List.of("gelu", "gelu_new", "relu", "tanh", "sigmoid", "silu", "swish")));
 
   /**
    * Parses config.json with Jackson's streaming parser into a node tree ({@link #parse}): setting up an
@@ -131,8 +132,7 @@ public record LxmertConfig(
    */
   public static LxmertConfig fromJsonFile(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException(file + ": expected a regular config.json file, found "
-          + (Files.isDirectory(file) ? "a directory" : Files.exists(file) ? "a special file" : "nothing"));
+      throw new IllegalArgumentException(file + ": expected a regular config.json file, found " + kindOf(file));
     }
     long size = Files.size(file);
     if (size > MAX_JSON_BYTES) {
@@ -142,6 +142,26 @@ public record LxmertConfig(
     try (JsonParser p = FACTORY.createParser(file.toFile())) {
       return fromJson(parse(p, file.toString()), file.toString());
     }
+  }
+
+  /** What is at a path that is not a regular file, for messages; follows links, and names a loop or a dangling one. */
+  static String kindOf(Path p) {
+    if (Files.isDirectory(p)) {
+      return "a directory";
+    }
+    if (Files.exists(p)) {
+      return "a special file";
+    }
+    if (Files.isSymbolicLink(p)) {
+      try {
+        p.toRealPath();
+      } catch (java.nio.file.NoSuchFileException e) {
+        return "a dangling symbolic link (its target does not exist)";
+      } catch (IOException e) {
+        return "a symbolic link that cannot be resolved, e.g. a loop (" + e.getMessage() + ")";
+      }
+    }
+    return "nothing";
   }
 
   /** Parses the JSON text of a config; {@code source} names it in error messages. */
