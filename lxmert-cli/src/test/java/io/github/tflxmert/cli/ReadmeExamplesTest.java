@@ -62,6 +62,8 @@ class ReadmeExamplesTest {
     m.put("ref/saved_model/1", unzip(TINY.resolve("saved_model.zip"), tmp.resolve("ref-saved-model")).resolve("1"));
     m.put("parity.json", tmp.resolve("parity.json"));
     m.put("att.png", tmp.resolve("att.png"));
+    m.put("/tmp/tiny-export", tmp.resolve("tiny-export"));        // Parity in your CI: export, then parity
+    m.put("/tmp/tiny-export/1", tmp.resolve("tiny-export/1"));
     names = m;
   }
 

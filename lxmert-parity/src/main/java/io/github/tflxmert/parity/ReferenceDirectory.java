@@ -66,8 +66,9 @@ public final class ReferenceDirectory implements AutoCloseable {
     this.order = new ExecutionOrder(cfg.path("l_layers").asInt(0), cfg.path("r_layers").asInt(0));
     JsonNode cs = manifest.path("cases");
     if (!cs.isArray() || cs.isEmpty()) {
-      throw new IllegalArgumentException(where() + ": field cases: expected a non-empty list of cases, found "
-          + (cs.isMissingNode() ? "nothing" : cs.toString().length() > 40 ? cs.getNodeType() : cs));
+      throw new IllegalArgumentException(where() + ": field cases: expected a list with at least one case, found "
+          + (cs.isMissingNode() ? "nothing" : cs.isArray() ? "an empty list" : cs.getNodeType().toString()
+          .toLowerCase(Locale.ROOT)));
     }
     List<Case> list = new ArrayList<>();
     for (JsonNode c : cs) {
@@ -150,7 +151,7 @@ public final class ReferenceDirectory implements AutoCloseable {
 
   private IllegalArgumentException outside(String relative, String what, Path real) {
     return new IllegalArgumentException(where() + ": " + what + ": expected a file inside " + dir + ", found \""
-        + relative + "\"" + (real != null ? ", a link to " + real : ""));
+        + relative + "\"" + (real != null ? ", a symbolic link to a file outside it (" + real + ")" : ""));
   }
 
   public Path dir() {

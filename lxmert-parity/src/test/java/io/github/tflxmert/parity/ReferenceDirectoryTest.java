@@ -69,7 +69,7 @@ class ReferenceDirectoryTest {
     try (ReferenceDirectory ref = ReferenceDirectory.open(dir)) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> ref.caseNamed("c0").output("pooled_output"));
-      assertTrue(e.getMessage().contains("expected a file inside") && e.getMessage().contains("a link to"),
+      assertTrue(e.getMessage().contains("expected a file inside") && e.getMessage().contains("a symbolic link"),
           e.getMessage());
       assertFalse(e.getMessage().contains("root:x"), e.getMessage());
     }

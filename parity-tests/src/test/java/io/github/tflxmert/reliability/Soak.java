@@ -6,7 +6,7 @@ import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.parity.LxmertReference;
-import io.github.tflxmert.training.LxmertTrainer;
+import io.github.tflxmert.training.RandomWeights;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,13 +102,13 @@ public final class Soak {
    * Writes a model directory of the real LXMERT-base configuration ({@link LxmertConfig#defaults()}: 768 hidden,
    * 12 heads, 9/5/5 layers, vocab 30522, 2048 features, 9500 answers) with random weights:
    * {@code config.json} and {@code model.safetensors} (about 0.9 GB), made by
-   * {@link LxmertTrainer#writeRandomWeights}. Needs about 2 GB of heap.
+   * {@link RandomWeights#write}. Needs about 2 GB of heap.
    */
   static void writeRandomBase(Path dir, long seed) throws IOException {
     LxmertConfig c = LxmertConfig.defaults();
     Files.createDirectories(dir);
     long t0 = System.nanoTime();
-    LxmertTrainer.writeRandomWeights(c, seed, dir.resolve("model.safetensors"));
+    RandomWeights.write(c, seed, dir.resolve("model.safetensors"));
     c.writeJson(dir.resolve("config.json"));
     System.out.printf(Locale.ROOT, "soak: wrote a random-weight LXMERT-base model (seed %d) to %s in %.0f s%n", seed,
         dir, (System.nanoTime() - t0) / 1e9);

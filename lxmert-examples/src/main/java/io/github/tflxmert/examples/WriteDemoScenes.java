@@ -1,4 +1,4 @@
-package io.github.tflxmert.training.demo;
+package io.github.tflxmert.examples;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.Npy;

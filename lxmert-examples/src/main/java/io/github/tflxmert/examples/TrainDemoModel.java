@@ -1,4 +1,4 @@
-package io.github.tflxmert.training.demo;
+package io.github.tflxmert.examples;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.LoadOptions;
@@ -7,6 +7,7 @@ import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.training.LxmertTrainer;
+import io.github.tflxmert.training.RandomWeights;
 import io.github.tflxmert.training.PretrainingLabels;
 import io.github.tflxmert.training.PretrainingLosses;
 import io.github.tflxmert.training.TrainingOptions;
@@ -58,7 +59,7 @@ public final class TrainDemoModel {
     LxmertConfig cfg = config();
     Path tmp = Files.createTempDirectory("demo-init");
     Path init = tmp.resolve("init.safetensors");
-    LxmertTrainer.writeRandomWeights(cfg, seed, init);
+    RandomWeights.write(cfg, seed, init);
     TrainingOptions opts = TrainingOptions.builder().losses(PretrainingLosses.Options.only("qa"))
         .learningRate(lr).weightDecay(0.01f).clipNorm(1f).schedule(steps / 20, steps).build();
     SyntheticVqa train = new SyntheticVqa(seed);
