@@ -34,7 +34,9 @@ final class ReadmeExamples {
   static final Map<String, String> NOT_RUN = Map.of(
       "mvn verify", "the test suite itself: this test runs inside it",
       "parity-tests/python/install.sh", "Python side: builds the pinned virtual environment (pip, network)",
-      "parity-tests/python/make_fixtures.sh", "Python side: regenerates the committed fixtures (needs the venv)");
+      "parity-tests/python/make_fixtures.sh", "Python side: regenerates the committed fixtures (needs the venv)",
+      "parity-tests/python/install_torch.sh", "Python side: builds the PyTorch virtual environment (pip, 5 GB)",
+      "parity-tests/python/make_torch_fixtures.sh", "Python side: regenerates the torch.save fixtures (needs torch)");
 
   /** One command line of a bash block: its text (continuations joined, comment removed) and its words. */
   record Example(int line, String text, List<String> words) {
