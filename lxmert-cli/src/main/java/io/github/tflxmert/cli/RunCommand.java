@@ -162,7 +162,7 @@ final class RunCommand implements Callable<Integer> {
       }
       if ((objects != null || attributes != null) && !model.availableOutputs().contains(OutputNames.OBJ)) {
         throw new IllegalArgumentException("--objects/--attributes: this model has no obj_predict_head outputs "
-            + "(SavedModels never export them; use --model)");
+            + "(SavedModels never export them, use --model; question-answering checkpoints have no object head)");
       }
       if (objects != null) {
         wanted.add(OutputNames.OBJ);

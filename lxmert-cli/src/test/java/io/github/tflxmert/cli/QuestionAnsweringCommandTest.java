@@ -85,14 +85,15 @@ class QuestionAnsweringCommandTest {
     }
     assertEquals(1.0, sum, 1e-4);
     assertTrue(r.out().contains("  " + n.get("answers").get(0).get("answer").asText() + " "), r.out());
-    // --answers wins over id2label.
-    Path answers = tmp.resolve("answers.json");
+    // --answers wins over id2label: a JSON list as airsplay/lxmert's trainval_label2ans.json (the README's command).
+    Path answers = tmp.resolve("trainval_label2ans.json");
     Files.writeString(answers, new ObjectMapper().writeValueAsString(ANSWERS.stream().map(a -> "A-" + a).toList()));
     LxmertCommandTest.Run own = lxmert("run", "--model", "lxmert-vqa-uncased", "--features", "image.tsv", "--text",
-        "what is the man holding?", "--answers", "answers.json", "--json");
+        "what is the man holding?", "--answers", "trainval_label2ans.json", "--top-k", "5", "--json");
     assertEquals(0, own.exit(), own.err());
-    assertEquals("A-" + n.get("answers").get(0).get("answer").asText(),
-        new ObjectMapper().readTree(own.out()).get("answers").get(0).get("answer").asText());
+    JsonNode ownAnswers = new ObjectMapper().readTree(own.out()).get("answers");
+    assertEquals(5, ownAnswers.size());
+    assertEquals("A-" + n.get("answers").get(0).get("answer").asText(), ownAnswers.get(0).get("answer").asText());
   }
 
   /** model.safetensors with PyTorch names and a config.json naming no architecture: the weights decide. */

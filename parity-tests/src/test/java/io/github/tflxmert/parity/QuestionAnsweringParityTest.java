@@ -14,7 +14,11 @@ import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.ModelClass;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.array.FloatArray;
+import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.config.OutputNames;
+import io.github.tflxmert.export.SavedModelExporter;
+import io.github.tflxmert.graph.LxmertGraph;
+import io.github.tflxmert.savedmodel.SavedModelPredictor;
 import io.github.tflxmert.training.LxmertTrainer;
 import io.github.tflxmert.training.PretrainingLabels;
 import io.github.tflxmert.training.PretrainingLosses;
@@ -67,6 +71,33 @@ class QuestionAnsweringParityTest {
         }
         // HF's default output is the answer score alone.
         assertEquals(List.of(OutputNames.QUESTION_ANSWERING_SCORE), new ArrayList<>(m.predict(c.inputs()).names()));
+      }
+    }
+    assertTrue(failures.isEmpty(), String.join("\n", failures));
+  }
+
+  /**
+   * The export of a QA checkpoint with every attention (HF's and the cross layers' others, stacked), run from Java
+   * through SavedModelPredictor, matches PyTorch on every output of every case.
+   */
+  @Test
+  void exportedWithCrossLayerAttentionsMatchesPytorch(@TempDir Path tmp) throws IOException {
+    LxmertConfig config = LxmertConfig.fromJsonFile(QA.resolve("model/config.json"));
+    SavedModelExporter.Options o = SavedModelExporter.Options.pretraining()
+        .withKind(LxmertGraph.Kind.QUESTION_ANSWERING).withHiddenStates(true).withAttentions(true)
+        .withCrossLayerAttentions(true);
+    Path dir = SavedModelExporter.export(config, QA.resolve("model/pytorch_model.bin"), tmp.resolve("sm"), 1, o);
+    List<String> failures = new ArrayList<>();
+    try (LxmertReference ref = LxmertReference.open(QA); SavedModelPredictor sm = SavedModelPredictor.open(dir)) {
+      assertTrue(sm.availableOutputs().containsAll(OutputNames.crossLayerAttentions(config)), sm.availableOutputs()
+          .toString());
+      for (LxmertReference.Case c : ref.cases()) {
+        Map<String, FloatArray> expected = c.outputs();
+        LxmertOutputs out = sm.predict(c.inputs(), OutputSelection.of(expected.keySet()));
+        ParityReport report = c.compare("qa/" + c.name() + " via SavedModel", out.asMap(), References.options(), null);
+        if (!report.passed()) {
+          failures.add(report.summary());
+        }
       }
     }
     assertTrue(failures.isEmpty(), String.join("\n", failures));
