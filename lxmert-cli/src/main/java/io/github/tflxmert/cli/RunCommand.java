@@ -137,8 +137,12 @@ final class RunCommand implements Callable<Integer> {
     ModelClass.Choice modelClass = modelDir == null ? null : modelClassFor(modelDir);
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
         : modelClass.modelClass().open(modelDir, Common.withProgressBar(LoadOptions.defaults()))) {
-      if (labels == null && model instanceof LxmertForQuestionAnswering qaModel && !qaModel.labels().isEmpty()) {
-        labels = qaModel.labels(); // config.json id2label
+      if (model instanceof LxmertForQuestionAnswering qaModel && !qaModel.labels().isEmpty()) {
+        if (labels == null) {
+          labels = qaModel.labels(); // config.json id2label
+        } else {
+          spec.commandLine().getErr().println("lxmert: answer labels from " + answers + ", not config.json's id2label");
+        }
       }
       Encoding enc = tok.encode(text);
       IntArray ids = IntArray.of(new int[][] {enc.inputIds()});

@@ -93,6 +93,7 @@ class QuestionAnsweringCommandTest {
     assertEquals(0, own.exit(), own.err());
     JsonNode ownAnswers = new ObjectMapper().readTree(own.out()).get("answers");
     assertEquals(5, ownAnswers.size());
+    assertTrue(own.err().contains("answer labels from trainval_label2ans.json, not config.json's id2label"), own.err());
     assertEquals("A-" + n.get("answers").get(0).get("answer").asText(), ownAnswers.get(0).get("answer").asText());
   }
 
