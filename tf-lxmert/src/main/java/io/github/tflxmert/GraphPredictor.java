@@ -37,7 +37,8 @@ import org.tensorflow.types.TInt32;
 
 /**
  * LXMERT built from TensorFlow ops ({@link LxmertGraph}) with weights loaded from an HF checkpoint, run in
- * one TensorFlow {@link Session}. Base of {@link LxmertModel} and {@link LxmertForPreTraining}. The weights are
+ * one TensorFlow {@link Session}. Base of {@link LxmertModel}, {@link LxmertForPreTraining} and
+ * {@link LxmertForQuestionAnswering}. The weights are
  * tensors read once from the file and fed on every run (TensorFlow shares fed buffers, so they exist once in
  * memory and loading needs no assign runs); {@link io.github.tflxmert.export.SavedModelExporter} builds its own
  * graph with variables for export.
@@ -193,6 +194,26 @@ public abstract class GraphPredictor implements LxmertPredictor {
   /** The kernels the graph was built with ({@link LoadOptions#kernelFusion()} after any fallback). */
   public KernelFusion kernelFusion() {
     return model.context().fusion();
+  }
+
+  /**
+   * A copy of every weight's values, by HF TF weight name (e.g. {@code answer_head/logit_fc_._3/kernel}), in graph
+   * order; TF layout (kernels [in, out]).
+   *
+   * @throws IllegalStateException if the model was closed
+   */
+  public Map<String, FloatArray> weightValues() {
+    lock.readLock().lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("this model was closed");
+      }
+      Map<String, FloatArray> out = new LinkedHashMap<>();
+      weights.forEach((w, t) -> out.put(w.name(), Tensors.copy(t)));
+      return out;
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** Adds the weight feeds: the weights are placeholders fed on every run, not variables. */

@@ -3,7 +3,7 @@ package io.github.tflxmert.cli;
 import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.config.LxmertConfig;
-import io.github.tflxmert.LxmertForPreTraining;
+import io.github.tflxmert.LxmertModel;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.config.OutputNames;
@@ -33,14 +33,21 @@ import picocli.CommandLine.Spec;
 /** {@code lxmert attention}: pictures of the attention maps. */
 @Command(name = "attention", mixinStandardHelpOptions = true,
     description = {"Draw attention heatmaps: language self-attention, vision self-attention and language->vision "
-        + "cross-attention, per layer and head, axes labelled with tokens and region indices. Without --layer the "
+        + "cross-attention (the three HF returns), and inside each cross layer the vision->language cross-attention "
+        + "and the language and vision self-attentions (which HF computes and drops), per layer and head, axes "
+        + "labelled with tokens and region indices. Without --layer the "
         + "picture is a grid of every layer (rows) and head (columns); with --layer/--head a single view. Writes "
         + "PNG, or HTML with the PNG embedded.", "",
         "Examples:",
         "  ./lxmert attention --text \"what color is the cube?\" --out att.png",
         "  ./lxmert attention --model DIR --text \"...\" --features img.npz --kind cross --layer 0 --head 3 "
-            + "--out cross.html"})
+            + "--out cross.html",
+        "  ./lxmert attention --text \"what color is the cube?\" --kind cross-vision --out vision-to-text.png"})
 final class AttentionCommand implements Callable<Integer> {
+  /** The --kind values: HF's three attentions, the cross layers' other three, and all. */
+  static final List<String> KINDS = List.of("language", "vision", "cross", "cross-vision", "cross-language-self",
+      "cross-vision-self", "all");
+
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
 
@@ -55,7 +62,9 @@ final class AttentionCommand implements Callable<Integer> {
   Path boxes;
   @Option(names = "--image-size", arity = "2", paramLabel = "W H")
   int[] imageSize;
-  @Option(names = "--kind", defaultValue = "all", description = "language | vision | cross | all (default all).")
+  @Option(names = "--kind", defaultValue = "all", description = "language | vision | cross (language->vision, "
+      + "HF's) | cross-vision (vision->language) | cross-language-self | cross-vision-self (the self-attentions of "
+      + "the cross layers) | all (default all).")
   String kind;
   @Option(names = "--layer", description = "Only this layer (of the chosen kind).")
   Integer layer;
@@ -69,8 +78,8 @@ final class AttentionCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     Common.configureLogging(verbosity.verbose);
-    if (!List.of("language", "vision", "cross", "all").contains(kind)) {
-      throw new IllegalArgumentException("--kind: expected language, vision, cross or all, found " + kind);
+    if (!KINDS.contains(kind)) {
+      throw new IllegalArgumentException("--kind: expected one of " + String.join(", ", KINDS) + ", found " + kind);
     }
     String name = out.getFileName().toString().toLowerCase();
     if (!name.endsWith(".png") && !name.endsWith(".html")) {
@@ -95,13 +104,16 @@ final class AttentionCommand implements Callable<Integer> {
     }
     LxmertTokenizer tok = LxmertTokenizer.fromVocab(dir.resolve("vocab.txt"), TokenizerOptions.defaults());
     VisualFeatures vf = FeatureReader.read(f, b, imageSize, null);
-    try (LxmertForPreTraining m = LxmertForPreTraining.fromPretrained(dir, Common.withProgressBar(LoadOptions.defaults()))) {
+    // The base model loads any LXMERT checkpoint (pretraining, question answering or bare); heads are not needed.
+    try (LxmertModel m = LxmertModel.fromPretrained(dir, Common.withProgressBar(LoadOptions.defaults()))) {
       LxmertConfig c = m.config();
       Encoding enc = tok.encode(text);
       LxmertInputs in = LxmertInputs.builder().inputIds(IntArray.of(new int[][] {enc.inputIds()}))
           .tokenTypeIds(IntArray.of(new int[][] {enc.tokenTypeIds()}))
           .visualFeats(vf.batchedFeatures()).visualPos(vf.batchedBoxes()).build();
-      LxmertOutputs o = m.predict(in, OutputSelection.of(OutputNames.attentions(c)));
+      List<String> wanted = new ArrayList<>(OutputNames.attentions(c));
+      wanted.addAll(OutputNames.crossLayerAttentions(c));
+      LxmertOutputs o = m.predict(in, OutputSelection.of(wanted));
       NonFinite.warn(spec.commandLine().getErr(), o, NonFinite.count(o));
       List<String> tokens = enc.tokens();
       List<String> regions = IntStream.range(0, vf.regions()).mapToObj(i -> "region " + i).toList();
@@ -109,6 +121,9 @@ final class AttentionCommand implements Callable<Integer> {
       addKind(panels, "language", OutputNames.LANGUAGE_ATTENTIONS, c, o, tokens, tokens);
       addKind(panels, "vision", OutputNames.VISION_ATTENTIONS, c, o, regions, regions);
       addKind(panels, "cross", OutputNames.CROSS_ENCODER_ATTENTIONS, c, o, tokens, regions);
+      addKind(panels, "cross-vision", OutputNames.CROSS_ENCODER_VISION_ATTENTIONS, c, o, regions, tokens);
+      addKind(panels, "cross-language-self", OutputNames.CROSS_ENCODER_LANGUAGE_SELF_ATTENTIONS, c, o, tokens, tokens);
+      addKind(panels, "cross-vision-self", OutputNames.CROSS_ENCODER_VISION_SELF_ATTENTIONS, c, o, regions, regions);
       if (panels.isEmpty()) {
         throw new IllegalArgumentException("--layer/--head: no attention map matches (layers per kind: language "
             + c.lLayers() + ", vision " + c.rLayers() + ", cross " + c.xLayers() + "; heads " + c.numAttentionHeads() + ")");

@@ -37,6 +37,10 @@ final class ExportCommand implements Callable<Integer> {
   boolean hiddenStates;
   @Option(names = "--attentions", description = "Also return the attentions, stacked.")
   boolean attentions;
+  @Option(names = "--cross-layer-attentions", description = "Also return the cross layers' attentions HF drops, "
+      + "stacked: cross_encoder_vision_attentions [x,B,h,N,S], cross_encoder_language_self_attentions [x,B,h,S,S], "
+      + "cross_encoder_vision_self_attentions [x,B,h,N,N].")
+  boolean crossLayerAttentions;
 
   @Override
   public Integer call() throws IOException {
@@ -46,9 +50,13 @@ final class ExportCommand implements Callable<Integer> {
     }
     Common.checkWritableDirectory("--out", out);
     LxmertConfig config = LxmertConfig.fromJsonFile(model.resolve("config.json"));
+    // A question-answering checkpoint (config.json architectures, else its weights) exports its answer head.
+    boolean qa = !baseModel
+        && io.github.tflxmert.ModelClass.of(model, null).modelClass() == io.github.tflxmert.ModelClass.QUESTION_ANSWERING;
     SavedModelExporter.Options o = SavedModelExporter.Options.pretraining()
-        .withKind(baseModel ? LxmertGraph.Kind.BASE : LxmertGraph.Kind.PRETRAINING)
-        .withHiddenStates(hiddenStates).withAttentions(attentions);
+        .withKind(baseModel ? LxmertGraph.Kind.BASE : qa ? LxmertGraph.Kind.QUESTION_ANSWERING
+            : LxmertGraph.Kind.PRETRAINING)
+        .withHiddenStates(hiddenStates).withAttentions(attentions).withCrossLayerAttentions(crossLayerAttentions);
     Path dir = SavedModelExporter.export(config, WeightSources.checkpointIn(model), out, version, o);
     Path vocab = model.resolve("vocab.txt");
     if (Files.isRegularFile(vocab) && !Files.exists(out.resolve("vocab.txt"))) {

@@ -7,9 +7,11 @@ import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
+import io.github.tflxmert.LxmertForQuestionAnswering;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.LxmertPredictor;
+import io.github.tflxmert.ModelClass;
 import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.features.FeatureReader;
@@ -50,14 +52,18 @@ import picocli.CommandLine.Spec;
         "  ./lxmert run --scene 2 --text \"how many spheres are there?\"",
         "  ./lxmert run --model lxmert-base-uncased --text \"what is the man holding?\" --features img.npz \\",
         "      --answers vqa_answers.json --top-k 5 --json",
-        "  ./lxmert run --model DIR --text \"...\" --features feats.npy --boxes boxes.npy --image-size 640 480"})
+        "  ./lxmert run --model DIR --text \"...\" --features feats.npy --boxes boxes.npy --image-size 640 480",
+        "  ./lxmert run --model lxmert-vqa-uncased --features image.tsv --text \"what is the man holding?\"", "",
+        "The model class comes from config.json's architectures (LxmertForPreTraining, LxmertForQuestionAnswering; "
+            + "LxmertModel, which has no heads, runs as what its weights hold), else from what the weight file "
+            + "holds; the output says which. Answer labels: --answers, else config.json's id2label."})
 final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
 
   static class ModelChoice {
     @Option(names = "--model", paramLabel = "DIR", description = "HF model directory: config.json, "
-        + "model.safetensors or tf_model.h5, vocab.txt.")
+        + "model.safetensors, tf_model.h5 or pytorch_model.bin, vocab.txt.")
     Path model;
     @Option(names = "--saved-model", paramLabel = "DIR", description = "A SavedModel (or TF Serving base "
         + "directory); needs --vocab unless vocab.txt sits next to it.")
@@ -133,16 +139,29 @@ final class RunCommand implements Callable<Integer> {
     VisualFeatures vf = FeatureReader.read(featuresFile, boxesFile, imageSize, imageId);
     Path answerFile = answers != null ? answers : embedded ? modelDir.resolve("answers.json") : null;
     List<String> labels = answerFile == null ? null : Labels.read(answerFile);
+    ModelClass.Choice modelClass = modelDir == null ? null : modelClassFor(modelDir);
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
-        : LxmertForPreTraining.fromPretrained(modelDir, Common.withProgressBar(LoadOptions.defaults()))) {
+        : modelClass.modelClass().open(modelDir, Common.withProgressBar(LoadOptions.defaults()))) {
+      if (model instanceof LxmertForQuestionAnswering qaModel && !qaModel.labels().isEmpty()) {
+        if (labels == null) {
+          labels = qaModel.labels(); // config.json id2label
+        } else {
+          spec.commandLine().getErr().println("lxmert: answer labels from " + answers + ", not config.json's id2label");
+        }
+      }
       Encoding enc = tok.encode(text);
       IntArray ids = IntArray.of(new int[][] {enc.inputIds()});
       LxmertInputs in = LxmertInputs.builder().inputIds(ids).attentionMask(IntArray.of(new int[][] {enc.attentionMask()}))
           .tokenTypeIds(IntArray.of(new int[][] {enc.tokenTypeIds()}))
           .visualFeats(vf.batchedFeatures()).visualPos(vf.batchedBoxes()).build();
-      List<String> wanted = new ArrayList<>(List.of(OutputNames.CROSS_RELATIONSHIP_SCORE));
-      List<Integer> masks = IntStream.range(0, enc.inputIds().length)
+      List<String> wanted = new ArrayList<>();
+      if (model.availableOutputs().contains(OutputNames.CROSS_RELATIONSHIP_SCORE)) {
+        wanted.add(OutputNames.CROSS_RELATIONSHIP_SCORE); // a question-answering model has no matching head
+      }
+      List<Integer> allMasks = IntStream.range(0, enc.inputIds().length)
           .filter(i -> enc.inputIds()[i] == tok.maskTokenId()).boxed().toList();
+      // A question-answering model has no LM head: [MASK] is then just a token.
+      List<Integer> masks = model.availableOutputs().contains(OutputNames.PREDICTION_LOGITS) ? allMasks : List.of();
       if (!masks.isEmpty()) {
         wanted.add(OutputNames.PREDICTION_LOGITS);
       }
@@ -152,7 +171,7 @@ final class RunCommand implements Callable<Integer> {
       }
       if ((objects != null || attributes != null) && !model.availableOutputs().contains(OutputNames.OBJ)) {
         throw new IllegalArgumentException("--objects/--attributes: this model has no obj_predict_head outputs "
-            + "(SavedModels never export them; use --model)");
+            + "(SavedModels never export them, use --model; question-answering checkpoints have no object head)");
       }
       if (objects != null) {
         wanted.add(OutputNames.OBJ);
@@ -164,26 +183,33 @@ final class RunCommand implements Callable<Integer> {
       Map<String, Long> nonFinite = NonFinite.count(out);
       NonFinite.warn(spec.commandLine().getErr(), out, nonFinite);
       regionLabels(out, vf);
-      report(enc, tok, masks, out, qa, labels, embedded, vf, sceneText, nonFinite);
+      report(enc, tok, masks, out, qa, labels, embedded, vf, sceneText, modelClass, nonFinite);
     }
     return 0;
   }
 
   private void report(Encoding enc, LxmertTokenizer tok, List<Integer> masks, LxmertOutputs out,
                       boolean qa, List<String> labels, boolean embedded, VisualFeatures vf, String sceneText,
-                      Map<String, Long> nonFinite) throws IOException {
+                      ModelClass.Choice modelClass, Map<String, Long> nonFinite) throws IOException {
     PrintWriter w = spec.commandLine().getOut();
-    float[] match = softmax(out.crossRelationshipScore().row(0));
+    float[] match = out.has(OutputNames.CROSS_RELATIONSHIP_SCORE) ? softmax(out.crossRelationshipScore().row(0))
+        : null;
     ObjectMapper om = new ObjectMapper();
     ObjectNode root = om.createObjectNode();
     root.put("model", embedded ? "embedded demo model (synthetic scenes)" : String.valueOf(
         choice.model != null ? choice.model : choice.savedModel));
+    if (modelClass != null) {
+      root.put("model_class", modelClass.modelClass().hfName());
+      root.put("model_class_from", modelClass.reason());
+    }
     root.set("tokens", om.valueToTree(enc.tokens()));
     root.put("regions", vf.regions());
     if (sceneText != null) {
       root.put("scene", sceneText);
     }
-    root.put("match_probability", match[1]);
+    if (match != null) {
+      root.put("match_probability", match[1]);
+    }
     root.put("outputs_finite", nonFinite.isEmpty());
     root.set("non_finite_outputs", om.valueToTree(nonFinite));
     ArrayNode maskNode = root.putArray("masked_words");
@@ -192,12 +218,17 @@ final class RunCommand implements Callable<Integer> {
         w.println("(embedded demo model, trained on synthetic scenes; pass --model for a real checkpoint)");
         w.println(sceneText);
       }
+      if (modelClass != null && !embedded) {
+        w.println("model class: " + modelClass.modelClass().hfName() + " (from " + modelClass.reason() + ")");
+      }
       if (!nonFinite.isEmpty()) {
         w.println("WARNING: non-finite outputs " + nonFinite.keySet() + "; the numbers below are not meaningful");
       }
       w.println("tokens: " + String.join(" ", enc.tokens()));
-      w.printf(Locale.ROOT, "image-text match probability: %.4f  (softmax of cross_relationship_score; index 1 = "
-          + "match)%n", match[1]);
+      if (match != null) {
+        w.printf(Locale.ROOT, "image-text match probability: %.4f  (softmax of cross_relationship_score; index 1 = "
+            + "match)%n", match[1]);
+      }
     }
     for (int pos : masks) {
       float[] p = softmax(out.predictionLogits().row(0, pos));
@@ -233,6 +264,27 @@ final class RunCommand implements Callable<Integer> {
     }
     if (json) {
       w.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+    }
+  }
+
+  /**
+   * The model class {@code run} builds for a directory: as {@link ModelClass#of} says, except that a config naming
+   * the head-less {@code LxmertModel} (as {@code unc-nlp/lxmert-base-uncased}'s does) runs as what its weights hold,
+   * since {@code run} shows the heads' outputs.
+   */
+  private static ModelClass.Choice modelClassFor(Path modelDir) throws IOException {
+    ModelClass.Choice c = ModelClass.of(modelDir, null);
+    if (c.modelClass() != ModelClass.LXMERT_MODEL) {
+      return c;
+    }
+    try (var src = io.github.tflxmert.weights.WeightSources.open(
+        io.github.tflxmert.weights.WeightSources.checkpointIn(modelDir))) {
+      ModelClass held = ModelClass.ofWeights(src);
+      if (held == ModelClass.LXMERT_MODEL) {
+        throw new IllegalArgumentException(modelDir + ": expected a checkpoint with heads (LxmertForPreTraining or "
+            + "LxmertForQuestionAnswering) for run, found a bare LxmertModel (" + c.reason() + ")");
+      }
+      return new ModelClass.Choice(held, c.reason() + ", run as what its weights hold (" + held.hfName() + ")");
     }
   }
 

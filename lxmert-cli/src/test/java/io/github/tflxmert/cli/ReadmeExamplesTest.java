@@ -62,6 +62,9 @@ class ReadmeExamplesTest {
     m.put("ref/saved_model/1", unzip(TINY.resolve("saved_model.zip"), tmp.resolve("ref-saved-model")).resolve("1"));
     m.put("parity.json", tmp.resolve("parity.json"));
     m.put("att.png", tmp.resolve("att.png"));
+    Path qa = TINY.resolveSibling("qa").resolve("model");       // LxmertForQuestionAnswering, PyTorch weights
+    m.put("lxmert-vqa-uncased", qa);
+    m.put("trainval_label2ans.json", answers(qa.resolve("config.json"), tmp.resolve("trainval_label2ans.json")));
     m.put("/tmp/tiny-export", tmp.resolve("tiny-export"));        // Parity in your CI: export, then parity
     m.put("/tmp/tiny-export/1", tmp.resolve("tiny-export/1"));
     names = m;

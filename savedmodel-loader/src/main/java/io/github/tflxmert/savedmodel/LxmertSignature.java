@@ -149,7 +149,7 @@ final class LxmertSignature {
     Map<String, OutputSource> outputs = new LinkedHashMap<>();
     List<String> ignored = new ArrayList<>();
     Set<String> known = new LinkedHashSet<>(SINGLE_OUTPUTS);
-    known.addAll(OutputNames.TUPLES);
+    known.addAll(OutputNames.ALL_TUPLES);
     for (String k : s.outputs().keySet()) {
       if (!known.contains(k) || !FLOAT_DTYPES.contains(s.outputs().get(k).dtype())) {
         ignored.add(k);
@@ -158,7 +158,7 @@ final class LxmertSignature {
     for (String k : SINGLE_OUTPUTS.subList(0, 6)) {
       single(s, k, outputs);
     }
-    for (String tuple : OutputNames.TUPLES) {
+    for (String tuple : OutputNames.ALL_TUPLES) {
       TensorSpecInfo t = s.outputs().get(tuple);
       if (t == null || ignored.contains(tuple)) {
         continue;
@@ -365,7 +365,7 @@ final class LxmertSignature {
     expect(where, configSource, "hidden_size", c.hiddenSize(), signature.outputs(), OutputNames.LANGUAGE_OUTPUT, 2, "output");
     expect(where, configSource, "hidden_size", c.hiddenSize(), signature.outputs(), OutputNames.VISION_OUTPUT, 2, "output");
     expect(where, configSource, "hidden_size", c.hiddenSize(), signature.outputs(), OutputNames.POOLED_OUTPUT, 1, "output");
-    for (String tuple : OutputNames.TUPLES) {
+    for (String tuple : OutputNames.ALL_TUPLES) {
       TensorSpecInfo t = signature.outputs().get(tuple);
       if (t == null) {
         continue;

@@ -33,7 +33,11 @@ import org.tensorflow.types.TInt64;
  * pretraining model; {@code language_output, vision_output, pooled_output} for the base model), method name
  * {@code tensorflow/serving/predict}, in {@code <base>/<version>/}. With {@code withHiddenStates} /
  * {@code withAttentions} the signatures also return the per-layer tuples stacked as HF stacks them
- * ({@code language_hidden_states} [l+x,B,S,H], ..., {@code cross_encoder_attentions} [x,B,h,S,N]).
+ * ({@code language_hidden_states} [l+x,B,S,H], ..., {@code cross_encoder_attentions} [x,B,h,S,N]); with
+ * {@code withCrossLayerAttentions} also the cross layers' attentions HF drops, stacked the same way
+ * ({@code cross_encoder_vision_attentions} [x,B,h,N,S], {@code cross_encoder_language_self_attentions}
+ * [x,B,h,S,S], {@code cross_encoder_vision_self_attentions} [x,B,h,N,N]; see {@link OutputNames}). Kind
+ * {@code QUESTION_ANSWERING} exports {@code question_answering_score} plus the base outputs.
  *
  * <p>The config is written as {@code <base>/config.json} (beside the version directories, where TF Serving
  * ignores it and {@code SavedModelPredictor} finds it). Weights are saved as variables (not constants), so a real-size model exports. The export graph is built
@@ -47,21 +51,32 @@ public final class SavedModelExporter {
   private SavedModelExporter() {}
 
   /** What to export. */
-  public record Options(LxmertGraph.Kind kind, boolean withHiddenStates, boolean withAttentions) {
+  public record Options(LxmertGraph.Kind kind, boolean withHiddenStates, boolean withAttentions,
+                        boolean withCrossLayerAttentions) {
+    /** HF's outputs only (no cross-layer attentions beyond HF's). */
+    public Options(LxmertGraph.Kind kind, boolean withHiddenStates, boolean withAttentions) {
+      this(kind, withHiddenStates, withAttentions, false);
+    }
+
     public static Options pretraining() {
-      return new Options(LxmertGraph.Kind.PRETRAINING, false, false);
+      return new Options(LxmertGraph.Kind.PRETRAINING, false, false, false);
     }
 
     public Options withHiddenStates(boolean on) {
-      return new Options(kind, on, withAttentions);
+      return new Options(kind, on, withAttentions, withCrossLayerAttentions);
     }
 
     public Options withAttentions(boolean on) {
-      return new Options(kind, withHiddenStates, on);
+      return new Options(kind, withHiddenStates, on, withCrossLayerAttentions);
+    }
+
+    /** Also export the cross layers' vision→language and self-attentions, which HF computes and drops. */
+    public Options withCrossLayerAttentions(boolean on) {
+      return new Options(kind, withHiddenStates, withAttentions, on);
     }
 
     public Options withKind(LxmertGraph.Kind k) {
-      return new Options(k, withHiddenStates, withAttentions);
+      return new Options(k, withHiddenStates, withAttentions, withCrossLayerAttentions);
     }
   }
 
@@ -108,8 +123,14 @@ public final class SavedModelExporter {
 
   /** The output keys a signature of this export returns. */
   public static List<String> outputKeys(LxmertConfig c, Options o) {
-    List<String> keys = new ArrayList<>(o.kind() == LxmertGraph.Kind.PRETRAINING ? OutputNames.heads(c)
-        : OutputNames.base());
+    List<String> keys = new ArrayList<>(switch (o.kind()) {
+      case PRETRAINING -> OutputNames.heads(c);
+      case QUESTION_ANSWERING -> OutputNames.questionAnswering();
+      case BASE -> List.<String>of();
+    });
+    if (o.kind() != LxmertGraph.Kind.PRETRAINING) {
+      keys.addAll(OutputNames.base());
+    }
     if (o.withHiddenStates()) {
       keys.add(OutputNames.LANGUAGE_HIDDEN_STATES);
       keys.add(OutputNames.VISION_HIDDEN_STATES);
@@ -119,6 +140,9 @@ public final class SavedModelExporter {
       keys.add(OutputNames.VISION_ATTENTIONS);
       keys.add(OutputNames.CROSS_ENCODER_ATTENTIONS);
     }
+    if (o.withCrossLayerAttentions()) {
+      keys.addAll(OutputNames.CROSS_LAYER_TUPLES);
+    }
     return keys;
   }
 
@@ -127,7 +151,7 @@ public final class SavedModelExporter {
     Map<String, Operand<TFloat32>> outputs = new LinkedHashMap<>();
     LxmertConfig c = m.config();
     for (String k : outputKeys(c, o)) {
-      if (OutputNames.TUPLES.contains(k)) {
+      if (OutputNames.ALL_TUPLES.contains(k)) {
         List<Operand<TFloat32>> layers = new ArrayList<>();
         for (int i = 0; i < OutputNames.tupleLength(k, c); i++) {
           layers.add(m.outputs().get(OutputNames.layer(k, i)));

@@ -30,8 +30,11 @@ import org.tensorflow.types.family.TIntegral;
  * {@link BuildContext}. Builds into a graph the caller owns; not thread-safe while building.
  */
 public final class LxmertGraph {
-  /** Which heads to build. */
-  public enum Kind { BASE, PRETRAINING }
+  /**
+   * Which heads to build: none (HF's {@code LxmertModel}), every pretraining head ({@code LxmertForPreTraining}),
+   * or only the answer head ({@code LxmertForQuestionAnswering}: {@code lxmert.*} plus {@code answer_head.*}).
+   */
+  public enum Kind { BASE, PRETRAINING, QUESTION_ANSWERING }
 
   /** The six input placeholders; ids and masks in the id type the graph was built with. */
   private record Inputs(Placeholder<? extends TIntegral> inputIds, Placeholder<? extends TIntegral> attentionMask,
@@ -82,6 +85,8 @@ public final class LxmertGraph {
     Operand<TFloat32> pooled = pooler(encoded.lang());
     if (kind == Kind.PRETRAINING) {
       heads(encoded, pooled, embeddings.wordEmbeddings);
+    } else if (kind == Kind.QUESTION_ANSWERING) {
+      answerHead(pooled);
     }
   }
 
@@ -162,6 +167,10 @@ public final class LxmertGraph {
       langStates.add(lang);
       visnStates.add(visn);
       put(OutputNames.layer(OutputNames.CROSS_ENCODER_ATTENTIONS, i), r.crossProbs());           // [B,h,S,N]
+      // The three HF computes and drops (only fetched when asked for, so they cost nothing otherwise).
+      put(OutputNames.layer(OutputNames.CROSS_ENCODER_VISION_ATTENTIONS, i), r.visnCrossProbs()); // [B,h,N,S]
+      put(OutputNames.layer(OutputNames.CROSS_ENCODER_LANGUAGE_SELF_ATTENTIONS, i), r.langSelfProbs()); // [B,h,S,S]
+      put(OutputNames.layer(OutputNames.CROSS_ENCODER_VISION_SELF_ATTENTIONS, i), r.visnSelfProbs()); // [B,h,N,N]
     }
     for (int i = 0; i < langStates.size(); i++) {
       put(OutputNames.layer(OutputNames.LANGUAGE_HIDDEN_STATES, i), langStates.get(i));
@@ -197,9 +206,14 @@ public final class LxmertGraph {
       obj.apply(ms.scope("obj_predict_head"), s.visn()).forEach((k, v) -> put("obj_predict_head." + k, v));
     }
     if (config.taskQa()) {
-      Heads.Answer qa = new Heads.Answer(ms, ctx, config);
-      put(OutputNames.QUESTION_ANSWERING_SCORE, qa.apply(ms.scope("answer_head"), pooled));
+      answerHead(pooled);
     }
+  }
+
+  /** {@code answer_head} on the pooled output: pooled [B,H] → question_answering_score [B,num_qa_labels]. */
+  private void answerHead(Operand<TFloat32> pooled) {
+    Heads.Answer qa = new Heads.Answer(ms, ctx, config);
+    put(OutputNames.QUESTION_ANSWERING_SCORE, qa.apply(ms.scope("answer_head"), pooled));
   }
 
   @SuppressWarnings("unchecked")

@@ -27,11 +27,14 @@ final class XLayer {
   }
 
   /**
-   * Outputs of one cross-modality layer; crossProbs [B,h,S,N] are language queries over visual keys. Under
-   * {@link GraphDefect#SWAPPED_CROSS_ATTENTION} the streams trade places: lang [B,N,H] with visnMask, visn [B,S,H]
-   * with langMask.
+   * Outputs of one cross-modality layer and every attention it computes: crossProbs [B,h,S,N] are language
+   * queries over visual keys (the one HF returns); visnCrossProbs [B,h,N,S] visual queries over language keys;
+   * langSelfProbs [B,h,S,S] and visnSelfProbs [B,h,N,N] the self-attentions after the cross attention (HF computes
+   * these three and drops them). Under {@link GraphDefect#SWAPPED_CROSS_ATTENTION} the streams trade places: lang
+   * [B,N,H] with visnMask, visn [B,S,H] with langMask.
    */
-  record Result(Operand<TFloat32> lang, Operand<TFloat32> visn, Operand<TFloat32> crossProbs) {}
+  record Result(Operand<TFloat32> lang, Operand<TFloat32> visn, Operand<TFloat32> crossProbs,
+                Operand<TFloat32> visnCrossProbs, Operand<TFloat32> langSelfProbs, Operand<TFloat32> visnSelfProbs) {}
 
   Result apply(Ops tf, Operand<TFloat32> lang, Operand<TFloat32> langMask, Operand<TFloat32> visn,
                Operand<TFloat32> visnMask) {
@@ -45,8 +48,9 @@ final class XLayer {
       langMask = visnMask;
       visnMask = m;
     }
-    Operand<TFloat32> l2 = langSelfAtt.apply(tf, l1.context(), l1.context(), langMask).context();
-    Operand<TFloat32> v2 = visnSelfAtt.apply(tf, v1.context(), v1.context(), visnMask).context();
-    return new Result(langFfn.apply(tf, l2), visnFfn.apply(tf, v2), l1.probs());
+    Attention.Result l2 = langSelfAtt.apply(tf, l1.context(), l1.context(), langMask);    // [B,S,H]
+    Attention.Result v2 = visnSelfAtt.apply(tf, v1.context(), v1.context(), visnMask);    // [B,N,H]
+    return new Result(langFfn.apply(tf, l2.context()), visnFfn.apply(tf, v2.context()), l1.probs(), v1.probs(),
+        l2.probs(), v2.probs());
   }
 }

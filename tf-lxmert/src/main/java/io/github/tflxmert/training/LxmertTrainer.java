@@ -82,8 +82,9 @@ public final class LxmertTrainer implements AutoCloseable {
       ModelScope ms = new ModelScope(graph);
       BuildContext ctx = BuildContext.keras()
           .withDropout(options.dropout() ? new BuildContext.Dropout(options.seed()) : null);
-      model = new LxmertGraph(ms, config, LxmertGraph.Kind.PRETRAINING, "", TInt32.class, ctx);
-      losses = new PretrainingLosses(model, options.losses());
+      LxmertGraph.Kind kind = kindOf(checkpoint);
+      model = new LxmertGraph(ms, config, kind, "", TInt32.class, ctx);
+      losses = new PretrainingLosses(model, lossesFor(kind, options.losses()));
       trained = trainedWeights(ms);
       gradients = gradients(ms);
       gradNorm = globalNorm(ms.scope("train"), gradients);
@@ -97,7 +98,35 @@ public final class LxmertTrainer implements AutoCloseable {
     }
   }
 
-  /** A trainer over the weights of {@code checkpoint} (tf_model.h5 or model.safetensors, TF or PT names). */
+  /**
+   * What the checkpoint holds: a question-answering checkpoint ({@code answer_head} without pretraining heads, as
+   * {@code LxmertForQuestionAnswering.savePretrained} or HF's VQA/GQA checkpoints write) is fine-tuned as one;
+   * anything else as the pretraining model.
+   */
+  private static LxmertGraph.Kind kindOf(Path checkpoint) throws IOException {
+    try (WeightSource src = WeightSources.open(checkpoint)) {
+      return io.github.tflxmert.ModelClass.ofWeights(src) == io.github.tflxmert.ModelClass.QUESTION_ANSWERING
+          ? LxmertGraph.Kind.QUESTION_ANSWERING : LxmertGraph.Kind.PRETRAINING;
+    }
+  }
+
+  /** A question-answering model has one head, so one loss term: qa. */
+  private static PretrainingLosses.Options lossesFor(LxmertGraph.Kind kind, PretrainingLosses.Options o) {
+    if (kind != LxmertGraph.Kind.QUESTION_ANSWERING) {
+      return o;
+    }
+    if (!o.terms().contains("qa")) {
+      throw new IllegalArgumentException("TrainingOptions.losses: expected the qa term for a question-answering "
+          + "checkpoint (it has no other head), found " + o.terms());
+    }
+    return new PretrainingLosses.Options(Set.of("qa"), o.ignoreIndex());
+  }
+
+  /**
+   * A trainer over the weights of {@code checkpoint} (tf_model.h5, model.safetensors or pytorch_model.bin, TF or PT
+   * names). A question-answering checkpoint (answer_head, no pretraining heads) trains its answer head's loss
+   * ({@code qa}) only; {@link #exportPretrained} then writes a question-answering model directory.
+   */
   public static LxmertTrainer create(LxmertConfig config, Path checkpoint, TrainingOptions options)
       throws IOException {
     return new LxmertTrainer(config, checkpoint, options);
@@ -329,13 +358,22 @@ public final class LxmertTrainer implements AutoCloseable {
 
   /**
    * Writes an HF model directory: {@code model.safetensors} (TF names with {@code :0}, metadata format tf),
-   * {@code config.json}, and a copy of {@code vocab} when given.
+   * {@code config.json} (architectures LxmertForQuestionAnswering for a question-answering checkpoint; its labels,
+   * which the trainer does not know, are not written), and a copy of {@code vocab} when given.
    */
   public void exportPretrained(Path dir, Path vocab) throws IOException {
     Files.createDirectories(dir);
     Map<String, FloatArray> w = weights();
     SafetensorsWriter.writeTf(dir.resolve("model.safetensors"), w);
-    config.writeJson(dir.resolve("config.json"));
+    if (model.outputs().containsKey(io.github.tflxmert.config.OutputNames.PREDICTION_LOGITS)) {
+      config.writeJson(dir.resolve("config.json"));
+    } else {
+      // A question-answering model: config.json says so, as HF's save_pretrained does (architectures decide).
+      Map<String, Object> json = new LinkedHashMap<>(config.toJsonMap());
+      json.put("architectures", List.of(io.github.tflxmert.ModelClass.QUESTION_ANSWERING.hfName()));
+      Files.writeString(dir.resolve("config.json"), new com.fasterxml.jackson.databind.ObjectMapper()
+          .writerWithDefaultPrettyPrinter().writeValueAsString(json));
+    }
     if (vocab != null) {
       Files.copy(vocab, dir.resolve("vocab.txt"), StandardCopyOption.REPLACE_EXISTING);
     }

@@ -27,7 +27,38 @@ public final class SafetensorsWriter {
    * @throws IllegalArgumentException if a name holds a character JSON would need escaped
    */
   public static void writeTf(Path file, Map<String, FloatArray> tensors) throws IOException {
-    StringBuilder h = new StringBuilder("{\"__metadata__\":{\"format\":\"tf\"}");
+    write(file, tensors, "tf", ":0");
+  }
+
+  /**
+   * Writes {@code tensors} (HF TF weight names without {@code :0} → values, TF layout) to {@code file} as HF's
+   * PyTorch {@code save_pretrained} would: state-dict keys from {@link WeightNames#toPytorch} (the
+   * {@code lxmert.} prefix kept), kernels transposed to PyTorch's [out, in], metadata {@code format: pt}.
+   */
+  public static void writePytorch(Path file, Map<String, FloatArray> tensors) throws IOException {
+    Map<String, FloatArray> pt = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, FloatArray> e : tensors.entrySet()) {
+      WeightNames.PtName n = WeightNames.toPytorch(e.getKey(), false);
+      FloatArray a = e.getValue();
+      if (n.transposed() && a.rank() == 2) {
+        int rows = (int) a.dim(0);
+        int cols = (int) a.dim(1);
+        float[] t = new float[a.data().length];
+        for (int r = 0; r < rows; r++) {
+          for (int c = 0; c < cols; c++) {
+            t[c * rows + r] = a.data()[r * cols + c];
+          }
+        }
+        a = new FloatArray(new long[] {cols, rows}, t);
+      }
+      pt.put(n.key(), a);
+    }
+    write(file, pt, "pt", "");
+  }
+
+  private static void write(Path file, Map<String, FloatArray> tensors, String format, String suffix)
+      throws IOException {
+    StringBuilder h = new StringBuilder("{\"__metadata__\":{\"format\":\"" + format + "\"}");
     long offset = 0;
     for (Map.Entry<String, FloatArray> e : tensors.entrySet()) {
       String name = e.getKey();
@@ -35,7 +66,7 @@ public final class SafetensorsWriter {
         throw new IllegalArgumentException("tensor name " + name + ": quote, backslash or control character");
       }
       long bytes = 4L * e.getValue().data().length;
-      h.append(",\"").append(name).append(":0\":{\"dtype\":\"F32\",\"shape\":[");
+      h.append(",\"").append(name).append(suffix).append("\":{\"dtype\":\"F32\",\"shape\":[");
       long[] shape = e.getValue().shape();
       for (int i = 0; i < shape.length; i++) {
         h.append(i > 0 ? "," : "").append(shape[i]);
