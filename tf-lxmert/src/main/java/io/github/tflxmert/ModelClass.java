@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.tflxmert.weights.WeightSource;
 import io.github.tflxmert.weights.WeightSources;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
@@ -49,9 +48,8 @@ public enum ModelClass {
    */
   public static Choice of(Path modelDir, Path checkpoint) throws IOException {
     Path config = modelDir.resolve("config.json");
-    if (!Files.isRegularFile(config)) {
-      throw new IllegalArgumentException(modelDir + ": expected config.json, found none");
-    }
+    // The same checks as every load (missing, a directory or link loop in its place, too large, not a config).
+    GraphPredictor.configIn(modelDir);
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(config.toFile());
