@@ -179,6 +179,11 @@ public final class RestApi implements AutoCloseable {
       for (int n; (n = in.read(buf)) > 0; ) {
         out.write(buf, 0, n);
         if (out.size() > maxBodyBytes) {
+          // read on (discarding, bounded) so the client, still sending, gets the answer rather than a reset
+          long discarded = 0;
+          for (int m; discarded < 16 * maxBodyBytes && (m = in.read(buf)) > 0; ) {
+            discarded += m;
+          }
           throw new BodyTooLarge("request body: expected at most " + maxBodyBytes + " bytes (--rest-api-max-body-bytes), found more");
         }
       }
@@ -250,7 +255,8 @@ public final class RestApi implements AutoCloseable {
       g.writeStartObject();
       if (rows) {
         g.writeArrayFieldStart("predictions");
-        int batch = (int) r.outputs().values().iterator().next().dim(0);
+        Map.Entry<String, FloatArray> first = r.outputs().entrySet().iterator().next();
+        int batch = (int) first.getValue().dim(sig.isTuple(first.getKey()) ? 1 : 0);
         for (int row = 0; row < batch; row++) {
           if (r.outputs().size() == 1) {
             JsonTensors.writeRow(g, r.outputs().values().iterator().next(), row, sig.isTuple(r.outputs().keySet().iterator().next()));
