@@ -11,6 +11,7 @@ import io.github.tflxmert.savedmodel.SavedModelInfo;
 import io.github.tflxmert.savedmodel.SavedModelInfo.SignatureInfo;
 import io.github.tflxmert.savedmodel.SavedModelPredictor;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -52,10 +53,19 @@ public final class Servable {
         : new Batcher(predictor, batching, textMask, regionMask, name + "-v" + version, listener);
   }
 
-  /** Loads {@code dir} (a SavedModel version directory) through savedmodel-loader, op policy included. */
+  /**
+   * Loads {@code dir} (a SavedModel version directory {@code BASE/N}) through savedmodel-loader, op policy
+   * included; the config is {@code BASE/N/config.json}, else {@code BASE/config.json} (what {@code lxmert export}
+   * writes), else derived from the SavedModel.
+   */
   public static Servable openSavedModel(String name, long version, Path dir, Batcher.Options batching,
                                         Batcher.Listener listener) throws IOException {
-    SavedModelPredictor p = SavedModelPredictor.open(dir);
+    SavedModelPredictor.Builder b = SavedModelPredictor.builder(dir);
+    Path baseConfig = dir.toAbsolutePath().getParent() == null ? null : dir.toAbsolutePath().getParent().resolve("config.json");
+    if (!Files.isRegularFile(dir.resolve("config.json")) && baseConfig != null && Files.isRegularFile(baseConfig)) {
+      b.config(LxmertConfig.fromJsonFile(baseConfig));
+    }
+    SavedModelPredictor p = b.open();
     try {
       SavedModelInfo info = SavedModelInfo.inspect(dir);
       Map<String, ServingSignature> sigs = new LinkedHashMap<>();
