@@ -41,6 +41,7 @@ import org.slf4j.LoggerFactory;
  *       {@code {"predictions": [...]}} (one value per row, an object per row when the signature has several
  *       outputs), or columnar {@code {"inputs": {...}}} answered {@code {"outputs": ...}}; optional
  *       {@code "signature_name"}</li>
+ *   <li>{@code POST /v1/models/{name}[/versions/{v}]:answer}: text in, answers out ({@link Answerer})</li>
  *   <li>{@code GET /monitoring/prometheus/metrics}: {@link Metrics#scrape()}</li>
  * </ul>
  * Errors are {@code {"error": "..."}} with TF Serving's HTTP codes (400, 404, 413 for a body over the limit,
@@ -50,19 +51,21 @@ public final class RestApi implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RestApi.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern PATH = Pattern.compile(
-      "/v1/models/([^/:]+)(?:/versions/([^/:]+)|/labels/([^/:]+))?(/metadata|:predict)?/?");
+      "/v1/models/([^/:]+)(?:/versions/([^/:]+)|/labels/([^/:]+))?(/metadata|:predict|:answer)?/?");
 
   private final PredictionCore core;
   private final Metrics metrics;
   private final long maxBodyBytes;
   private final HttpServer server;
   private final ExecutorService executor;
+  private final Answerer answerer;
 
   public RestApi(PredictionCore core, Metrics metrics, String host, int port, int threads, long maxBodyBytes)
       throws IOException {
     this.core = core;
     this.metrics = metrics;
     this.maxBodyBytes = maxBodyBytes;
+    this.answerer = new Answerer(core.models());
     this.server = HttpServer.create(new InetSocketAddress(host, port), 128);
     this.executor = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "rest");
@@ -110,7 +113,11 @@ public final class RestApi implements AutoCloseable {
         OptionalLong version = parseVersion(m.group(2));
         String label = m.group(3);
         String what = m.group(4);
-        if (":predict".equals(what)) {
+        if (":answer".equals(what)) {
+          api = "answer";
+          requireMethod(method, "POST", path);
+          a = Answer.json(200, answerer.answer(model, version, parse(readBody(ex))));
+        } else if (":predict".equals(what)) {
           api = "predict";
           requireMethod(method, "POST", path);
           a = predict(model, version, label, readBody(ex));
@@ -222,7 +229,7 @@ public final class RestApi implements AutoCloseable {
     }
   }
 
-  private Answer predict(String model, OptionalLong version, String label, byte[] body) {
+  private static JsonNode parse(byte[] body) {
     JsonNode req;
     try {
       req = JSON.readTree(body);
@@ -232,6 +239,11 @@ public final class RestApi implements AutoCloseable {
     if (req == null || !req.isObject()) {
       throw ServingException.invalid("request body: expected a JSON object with \"instances\" or \"inputs\"");
     }
+    return req;
+  }
+
+  private Answer predict(String model, OptionalLong version, String label, byte[] body) {
+    JsonNode req = parse(body);
     String signature = req.path("signature_name").asText("");
     boolean rows = req.has("instances");
     if (rows == req.has("inputs")) {

@@ -47,8 +47,13 @@ public final class ServedModel implements AutoCloseable {
   private final Batcher.Options batching;
   private final Batcher.Listener listener;
   private final ConcurrentSkipListMap<Long, VersionStatus> statuses = new ConcurrentSkipListMap<>();
+  /** TF Serving's --max_num_load_retries default: a failing version is tried this many more times, one per poll. */
+  static final int MAX_LOAD_RETRIES = 5;
+
   private volatile Servable current;
   private boolean closed; // guarded by this
+  private final Object pollLock = new Object(); // one load at a time; requests never wait on it
+  private final Map<Long, Integer> failures = new java.util.HashMap<>(); // guarded by pollLock
 
   public ServedModel(String name, Source source, Batcher.Options batching, Batcher.Listener listener) {
     this.name = name;
@@ -59,6 +64,10 @@ public final class ServedModel implements AutoCloseable {
 
   public String name() {
     return name;
+  }
+
+  public Source source() {
+    return source;
   }
 
   /**
@@ -91,6 +100,12 @@ public final class ServedModel implements AutoCloseable {
    * @return whether a version is being served after the call
    */
   public boolean poll() {
+    synchronized (pollLock) {
+      return pollLocked();
+    }
+  }
+
+  private boolean pollLocked() {
     if (source.basePath() == null) {
       return current != null;
     }
@@ -100,9 +115,8 @@ public final class ServedModel implements AutoCloseable {
       return cur != null;
     }
     long v = newest.getAsLong();
-    VersionStatus seen = statuses.get(v);
-    if (seen != null && seen.state() == State.END) {
-      return cur != null; // failed before; a new number is needed to retry
+    if (failures.getOrDefault(v, 0) > MAX_LOAD_RETRIES) {
+      return cur != null; // given up on; a new version number is needed
     }
     statuses.put(v, new VersionStatus(v, State.LOADING, ""));
     LOG.info("loading model {} version {} from {}", name, v, source.basePath().resolve(Long.toString(v)));
@@ -112,7 +126,9 @@ public final class ServedModel implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       LOG.warn("model {} version {} failed to load; still serving {}: {}", name, v,
           cur == null ? "nothing" : "version " + cur.version(), e.getMessage());
-      statuses.put(v, new VersionStatus(v, State.END, String.valueOf(e.getMessage())));
+      int n = failures.merge(v, 1, Integer::sum);
+      statuses.put(v, new VersionStatus(v, State.END, String.valueOf(e.getMessage())
+          + (n > MAX_LOAD_RETRIES ? " (gave up after " + n + " attempts)" : " (attempt " + n + ", retried on the next poll)")));
       return cur != null;
     }
   }

@@ -416,6 +416,49 @@ class ServingServerTest {
     assertEquals(200, http("POST", "/v1/models/sm:predict", good).statusCode()); // still up
   }
 
+  @Test
+  void answerTokenizesOnTheServerAndEqualsPredictOnTheSameIds() throws Exception {
+    var tok = io.github.tflxmert.tokenizer.LxmertTokenizer.fromDirectory(ServingFixtures.HF_MODEL);
+    String text = "what is the [MASK] of the cube?";
+    var enc = tok.encode(text);
+    LxmertInputs one = ServingFixtures.inputs(21, 1, 1, 3);
+    float[][] feats = nested(one.visualFeats())[0];
+    float[][] boxes = nested(one.visualPos())[0];
+    ByteBuffer b64 = ByteBuffer.allocate(feats.length * 128 * 4).order(ByteOrder.LITTLE_ENDIAN);
+    for (float[] row : feats) {
+      for (float v : row) {
+        b64.putFloat(v);
+      }
+    }
+    Map<String, Object> plain = Map.of("text", text, "features", feats, "boxes", boxes);
+    Map<String, Object> encoded = Map.of("text", text, "boxes", boxes,
+        "features", Map.of("b64", java.util.Base64.getEncoder().encodeToString(b64.array())));
+    HttpResponse<String> r = http("POST", "/v1/models/hf:answer",
+        JSON.writeValueAsString(Map.of("instances", List.of(plain, encoded), "top_k", 3)));
+    assertEquals(200, r.statusCode(), r.body());
+    JsonNode preds = JSON.readTree(r.body()).get("predictions");
+    assertEquals(enc.tokens(), JSON.convertValue(preds.get(0).get("tokens"), List.class));
+    assertEquals(3, preds.get(0).get("answers").size());
+    assertEquals(enc.tokens().indexOf("[MASK]"), preds.get(0).get("masked_words").get(0).get("position").asInt());
+    // the same ids through :predict give the same match probability; b64 features equal nested ones
+    LxmertInputs in = LxmertInputs.builder().inputIds(new int[][] {enc.inputIds()}).visualFeats(one.visualFeats())
+        .visualPos(one.visualPos()).build();
+    FloatArray score = array(predict.predict(request("hf", in, true, "cross_relationship_score"))
+        .getOutputsOrThrow("cross_relationship_score"));
+    double e0 = Math.exp(score.get(0, 0));
+    double e1 = Math.exp(score.get(0, 1));
+    double expected = e1 / (e0 + e1);
+    for (int i = 0; i < 2; i++) {
+      double p = preds.get(i).get("match_probability").asDouble();
+      assertTrue(Math.abs(p - expected) <= 1e-5, "instance " + i + ": " + p + " vs " + expected);
+    }
+    assertError(400, "instances[0].text: expected a string", http("POST", "/v1/models/hf:answer",
+        "{\"instances\": [{\"features\": [[1]], \"boxes\": [[0,0,1,1]]}]}"));
+    assertError(400, "expected a list of rows of 128 numbers", http("POST", "/v1/models/hf:answer",
+        "{\"instances\": [{\"text\": \"a\", \"features\": [[1]], \"boxes\": [[0,0,1,1]]}]}"));
+    assertError(400, "vocab.txt", http("POST", "/v1/models/sm:answer", JSON.writeValueAsString(Map.of("instances", List.of(plain)))));
+  }
+
   static void assertError(int code, String text, HttpResponse<String> r) throws Exception {
     assertEquals(code, r.statusCode(), r.body());
     JsonNode n = JSON.readTree(r.body());
