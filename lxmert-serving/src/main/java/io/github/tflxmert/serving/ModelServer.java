@@ -212,7 +212,7 @@ public final class ModelServer implements AutoCloseable {
     }
     grpc.shutdown();
     if (rest != null) {
-      rest.close();
+      rest.close(options.drainSeconds()); // returns as soon as the exchanges in flight are answered
     }
     try {
       if (!grpc.awaitTermination(options.drainSeconds(), TimeUnit.SECONDS)) {

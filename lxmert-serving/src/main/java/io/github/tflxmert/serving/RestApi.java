@@ -302,6 +302,17 @@ public final class RestApi implements AutoCloseable {
     return new Answer(200, w.toString(), "application/json");
   }
 
+  /** Stops accepting, waits up to {@code drainSeconds} for exchanges in flight, then stops the workers. */
+  public void close(int drainSeconds) {
+    server.stop(Math.max(0, drainSeconds));
+    executor.shutdown();
+    try {
+      executor.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   @Override
   public void close() {
     server.stop(0);
