@@ -115,7 +115,12 @@ final class JsonTensors {
     }
     long[] s = shape.stream().mapToLong(Long::longValue).toArray();
     boolean integer = dtype.equals("DT_INT32") || dtype.equals("DT_INT64");
-    int count = (int) NdValue.count(s);
+    long n = NdValue.count(s);
+    if (n > TensorCodec.MAX_ELEMENTS) { // checked before allocating: a ragged list can claim a huge shape
+      throw ServingException.invalid(where + ": expected a tensor of at most " + TensorCodec.MAX_ELEMENTS
+          + " elements, found shape " + Arrays.toString(s));
+    }
+    int count = (int) n;
     long[] ints = integer ? new long[count] : null;
     float[] floats = integer ? null : new float[count];
     int[] pos = {0};

@@ -18,17 +18,41 @@ import org.tensorflow.proto.TensorShapeProto;
 public final class TensorCodec {
   private TensorCodec() {}
 
+  /**
+   * Largest tensor decoded (16 Mi elements): a typed field holding one value is broadcast to the whole shape, so
+   * the shape, not the message size, decides the memory; this bounds it.
+   */
+  public static final long MAX_ELEMENTS = 1L << 24;
+
   /** Decodes one input tensor; {@code name} is used in error messages. */
   public static NdValue decode(String name, TensorProto t) {
     long[] shape = shape(name, t.getTensorShape());
     long n = NdValue.count(shape);
-    if (n > Integer.MAX_VALUE) {
-      throw ServingException.invalid(name + ": tensor of " + n + " elements is too large");
+    if (n > MAX_ELEMENTS) {
+      throw ServingException.invalid(name + ": expected a tensor of at most " + MAX_ELEMENTS + " elements, found shape "
+          + Arrays.toString(shape) + " (" + n + " elements)");
     }
     int count = (int) n;
     DataType dt = t.getDtype();
     ByteString content = t.getTensorContent();
     boolean raw = !content.isEmpty();
+    int typed = switch (dt) {
+      case DT_INT32 -> t.getIntValCount();
+      case DT_INT64 -> t.getInt64ValCount();
+      case DT_FLOAT -> t.getFloatValCount();
+      case DT_DOUBLE -> t.getDoubleValCount();
+      default -> 0;
+    };
+    int width = dt == DataType.DT_INT64 || dt == DataType.DT_DOUBLE ? 8 : 4;
+    if (raw && (long) count * width != content.size()) {
+      throw ServingException.invalid(name + ": expected tensor_content of " + (long) count * width + " bytes ("
+          + count + " elements of " + width + " bytes), found " + content.size());
+    }
+    if (!raw && typed != count && !(typed == 1 && count > 1)) {
+      // checked before allocating: a wrong count is the client's error, not a reason to allocate the shape
+      throw ServingException.invalid(name + ": expected " + count + " values for shape " + Arrays.toString(shape)
+          + " (or one, broadcast, or tensor_content), found " + typed);
+    }
     switch (dt) {
       case DT_INT32 -> {
         long[] v = new long[count];

@@ -267,6 +267,9 @@ class ServingServerTest {
     assertCode(Status.Code.INVALID_ARGUMENT, "tensor_content", good.toBuilder().putInputs("visual_pos",
         TensorProto.newBuilder().setDtype(DataType.DT_FLOAT).setTensorShape(shape(new long[] {1, 3, 4}))
             .setTensorContent(ByteString.copyFrom(new byte[5])).build()).build());
+    assertCode(Status.Code.INVALID_ARGUMENT, "at most 16777216 elements", good.toBuilder().putInputs("visual_feats",
+        TensorProto.newBuilder().setDtype(DataType.DT_FLOAT).setTensorShape(shape(new long[] {1, 1 << 20, 128}))
+            .addFloatVal(1f).build()).build()); // one value broadcast over a huge shape: refused before allocating
     assertEquals(1, predict.predict(good).getModelSpec().getVersion().getValue()); // still up
   }
 
