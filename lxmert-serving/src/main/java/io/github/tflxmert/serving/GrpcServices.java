@@ -48,11 +48,15 @@ final class GrpcServices {
     return b.build();
   }
 
-  static <T> void answer(StreamObserver<T> out, Supplier<T> body, Metrics metrics, String api, String model) {
+  static <T> void answer(StreamObserver<T> out, Supplier<T> body, Metrics metrics, String api, String model,
+                         java.util.function.Function<T, ModelSpec> specOf) {
     long t0 = System.nanoTime();
     String code = "OK";
+    String version = "";
     try {
       T r = body.get();
+      ModelSpec answered = specOf.apply(r);
+      version = answered != null && answered.hasVersion() ? Long.toString(answered.getVersion().getValue()) : "";
       out.onNext(r);
       out.onCompleted();
     } catch (ServingException e) {
@@ -64,7 +68,7 @@ final class GrpcServices {
       out.onError(Status.INTERNAL.withDescription(String.valueOf(e.getMessage())).asRuntimeException());
     } finally {
       if (metrics != null) {
-        metrics.request(model, api, "grpc", code, System.nanoTime() - t0);
+        metrics.request(model, version, api, "grpc", code, System.nanoTime() - t0);
       }
     }
   }
@@ -93,7 +97,7 @@ final class GrpcServices {
           b.putOutputs(e.getKey(), TensorCodec.encode(e.getValue()));
         }
         return b.build();
-      }, metrics, "predict", request.getModelSpec().getName());
+      }, metrics, "predict", request.getModelSpec().getName(), PredictResponse::getModelSpec);
     }
 
     @Override
@@ -107,7 +111,7 @@ final class GrpcServices {
         Metadata md = Metadata.of(core.models(), ms.getName(), version(ms));
         return GetModelMetadataResponse.newBuilder().setModelSpec(spec(md.model(), md.version(), null))
             .putMetadata("signature_def", Any.pack(md.signatureDefs())).build();
-      }, metrics, "metadata", request.getModelSpec().getName());
+      }, metrics, "metadata", request.getModelSpec().getName(), GetModelMetadataResponse::getModelSpec);
     }
   }
 
@@ -133,7 +137,7 @@ final class GrpcServices {
                   .setErrorMessage(v.error())));
         }
         return b.build();
-      }, metrics, "status", request.getModelSpec().getName());
+      }, metrics, "status", request.getModelSpec().getName(), r -> null);
     }
   }
 

@@ -57,10 +57,11 @@ public final class Metrics implements Batcher.Listener {
     }
   }
 
-  /** One finished request. */
-  public void request(String model, String api, String protocol, String code, long nanos) {
+  /** One finished request; {@code version} is the version that answered, or "" when none did. */
+  public void request(String model, String version, String api, String protocol, String code, long nanos) {
     String labels = "model_name=\"" + esc(model) + "\",api=\"" + api + "\",protocol=\"" + protocol + "\"";
-    requests.computeIfAbsent(labels + ",status=\"" + code + "\"", k -> new LongAdder()).increment();
+    requests.computeIfAbsent(labels + ",model_version=\"" + esc(version) + "\",status=\"" + code + "\"",
+        k -> new LongAdder()).increment();
     latency.computeIfAbsent(labels, k -> new Histogram(LATENCY_BUCKETS_S)).observe(nanos / 1e9);
   }
 
@@ -77,7 +78,7 @@ public final class Metrics implements Batcher.Listener {
   /** The Prometheus text exposition (version 0.0.4). */
   public String scrape() {
     StringBuilder sb = new StringBuilder();
-    sb.append("# HELP lxmert_serving_requests_total Requests by model, API, protocol and status code.\n");
+    sb.append("# HELP lxmert_serving_requests_total Requests by model, API, protocol, version and status code.\n");
     sb.append("# TYPE lxmert_serving_requests_total counter\n");
     new TreeMap<>(requests).forEach((l, c) -> sb.append("lxmert_serving_requests_total{").append(l).append("} ")
         .append(c.sum()).append('\n'));

@@ -82,7 +82,11 @@ public final class RestApi implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  private record Answer(int status, String body, String contentType) {
+  private record Answer(int status, String body, String contentType, String version) {
+    Answer(int status, String body, String contentType) {
+      this(status, body, contentType, "");
+    }
+
     static Answer json(int status, Object node) {
       try {
         return new Answer(status, node instanceof String s ? s : JSON.writeValueAsString(node), "application/json");
@@ -146,7 +150,7 @@ public final class RestApi implements AutoCloseable {
       os.write(body);
     }
     if (!api.equals("metrics")) {
-      metrics.request(model, api, "rest", Integer.toString(a.status()), System.nanoTime() - t0);
+      metrics.request(model, a.version(), api, "rest", Integer.toString(a.status()), System.nanoTime() - t0);
     }
   }
 
@@ -299,7 +303,7 @@ public final class RestApi implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    return new Answer(200, w.toString(), "application/json");
+    return new Answer(200, w.toString(), "application/json", Long.toString(r.version()));
   }
 
   /** Stops accepting, waits up to {@code drainSeconds} for exchanges in flight, then stops the workers. */

@@ -389,7 +389,7 @@ class ServingServerTest {
     assertEquals("DT_INT32", JSON.readTree(r.body()).at("/metadata/signature_def/signature_def/serving_default/inputs/input_ids/dtype").asText());
     r = http("GET", "/monitoring/prometheus/metrics", null);
     assertEquals(200, r.statusCode());
-    assertTrue(r.body().contains("lxmert_serving_requests_total{model_name=\"sm\",api=\"predict\",protocol=\"rest\",status=\"200\"}"), r.body());
+    assertTrue(r.body().contains("lxmert_serving_requests_total{model_name=\"sm\",api=\"predict\",protocol=\"rest\",model_version=\"1\",status=\"200\"}"), r.body());
   }
 
   static float[][][] nested(FloatArray a) {
