@@ -130,6 +130,18 @@ final class ServeCommand implements Callable<Integer> {
           throw new IllegalArgumentException(modelConfigFile + ": expected name and base_path in every config, found "
               + TextFormat.shortDebugString(c));
         }
+        if (c.hasModelVersionPolicy() && !c.getModelVersionPolicy().hasLatest()) {
+          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": expected model_version_policy "
+              + "latest (the one policy served), found " + TextFormat.shortDebugString(c.getModelVersionPolicy()));
+        }
+        if (c.getModelVersionPolicy().hasLatest() && c.getModelVersionPolicy().getLatest().getNumVersions() > 1) {
+          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": expected latest { num_versions: 1 }"
+              + " (one version is served at a time), found " + c.getModelVersionPolicy().getLatest().getNumVersions());
+        }
+        if (c.getVersionLabelsCount() > 0) {
+          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": version_labels are not "
+              + "supported, found " + c.getVersionLabelsMap().keySet());
+        }
         Path p = Path.of(c.getBasePath());
         m.put(c.getName(), ServedModel.Source.basePath(p.isAbsolute() ? p : modelConfigFile.toAbsolutePath().getParent().resolve(p)));
       }
