@@ -59,6 +59,9 @@ public final class RestApi implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final Answerer answerer;
+  private final Object inFlightLock = new Object();
+  private int inFlight; // guarded by inFlightLock
+  private volatile boolean draining;
 
   public RestApi(PredictionCore core, Metrics metrics, String host, int port, int threads, long maxBodyBytes)
       throws IOException {
@@ -97,6 +100,20 @@ public final class RestApi implements AutoCloseable {
   }
 
   private void handle(HttpExchange ex) throws IOException {
+    synchronized (inFlightLock) {
+      inFlight++;
+    }
+    try {
+      handleCounted(ex);
+    } finally {
+      synchronized (inFlightLock) {
+        inFlight--;
+        inFlightLock.notifyAll();
+      }
+    }
+  }
+
+  private void handleCounted(HttpExchange ex) throws IOException {
     long t0 = System.nanoTime();
     String model = "";
     String api = "rest";
@@ -104,6 +121,9 @@ public final class RestApi implements AutoCloseable {
     try {
       String path = ex.getRequestURI().getPath();
       String method = ex.getRequestMethod();
+      if (draining) {
+        throw new ServingException(ServingException.Code.UNAVAILABLE, "server is shutting down");
+      }
       if (path.equals("/monitoring/prometheus/metrics")) {
         api = "metrics";
         a = new Answer(200, metrics.scrape(), "text/plain; version=0.0.4");
@@ -306,9 +326,25 @@ public final class RestApi implements AutoCloseable {
     return new Answer(200, w.toString(), "application/json", Long.toString(r.version()));
   }
 
-  /** Stops accepting, waits up to {@code drainSeconds} for exchanges in flight, then stops the workers. */
+  /**
+   * Answers new requests 503, waits up to {@code drainSeconds} for those in flight, then stops. (JDK 17's
+   * {@code HttpServer.stop(delay)} waits the whole delay even when nothing is in flight, JDK-8304065; hence the
+   * own count.)
+   */
   public void close(int drainSeconds) {
-    server.stop(Math.max(0, drainSeconds));
+    draining = true;
+    long deadline = System.nanoTime() + drainSeconds * 1_000_000_000L;
+    synchronized (inFlightLock) {
+      while (inFlight > 0 && System.nanoTime() < deadline) {
+        try {
+          inFlightLock.wait(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    server.stop(0);
     executor.shutdown();
     try {
       executor.awaitTermination(30, TimeUnit.SECONDS);
