@@ -170,7 +170,7 @@ final class Answerer {
       } catch (IllegalArgumentException e) {
         throw ServingException.invalid(where + ".b64: expected base64, found invalid text: " + e.getMessage());
       }
-      if (raw.length == 0 || raw.length % (4 * width) != 0) {
+      if (raw.length == 0 || raw.length % (4L * width) != 0) {
         throw ServingException.invalid(where + ".b64: expected float32 rows of " + width + " values ("
             + 4 * width + " bytes each), found " + raw.length + " bytes");
       }

@@ -141,6 +141,73 @@ final class GrpcServices {
     }
   }
 
+  /**
+   * lxmert serve's own {@code lxmert.serving.AnswerService/Answer}: the gRPC twin of REST {@code :answer}, run by
+   * the same {@link Answerer} (features and boxes travel as float32, as the REST form's base64).
+   */
+  static final class AnswerGrpc extends io.github.tflxmert.serving.proto.AnswerServiceGrpc.AnswerServiceImplBase {
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private final Answerer answerer;
+    private final Metrics metrics;
+
+    AnswerGrpc(Answerer answerer, Metrics metrics) {
+      this.answerer = answerer;
+      this.metrics = metrics;
+    }
+
+    @Override
+    public void answer(io.github.tflxmert.serving.proto.AnswerRequest request,
+                       StreamObserver<io.github.tflxmert.serving.proto.AnswerResponse> out) {
+      GrpcServices.answer(out, () -> {
+        var req = JSON.createObjectNode();
+        req.put("signature_name", request.getSignatureName());
+        if (request.getTopK() > 0) {
+          req.put("top_k", request.getTopK());
+        }
+        var inst = req.putArray("instances");
+        for (var i : request.getInstancesList()) {
+          var o = inst.addObject();
+          o.put("text", i.getText());
+          o.putObject("features").put("b64", b64(i.getFeaturesList()));
+          o.putObject("boxes").put("b64", b64(i.getBoxesList()));
+          if (i.getImageWidth() > 0 || i.getImageHeight() > 0) {
+            o.putArray("image_size").add(i.getImageWidth()).add(i.getImageHeight());
+          }
+        }
+        var res = answerer.answer(request.getModelName(),
+            request.getVersion() > 0 ? OptionalLong.of(request.getVersion()) : OptionalLong.empty(), req);
+        var b = io.github.tflxmert.serving.proto.AnswerResponse.newBuilder()
+            .setModelName(res.get("model").asText()).setVersion(res.get("version").asLong());
+        for (var p : res.get("predictions")) {
+          var pb = io.github.tflxmert.serving.proto.Prediction.newBuilder()
+              .setMatchProbability((float) p.get("match_probability").asDouble());
+          p.get("tokens").forEach(t -> pb.addTokens(t.asText()));
+          for (var m : p.get("masked_words")) {
+            var mb = io.github.tflxmert.serving.proto.MaskedWord.newBuilder().setPosition(m.get("position").asInt());
+            m.get("top").forEach(c -> mb.addTop(io.github.tflxmert.serving.proto.Candidate.newBuilder()
+                .setToken(c.get("token").asText()).setId(c.get("id").asInt())
+                .setProbability((float) c.get("probability").asDouble())));
+            pb.addMaskedWords(mb);
+          }
+          if (p.has("answers")) {
+            p.get("answers").forEach(x -> pb.addAnswers(io.github.tflxmert.serving.proto.Answer.newBuilder()
+                .setAnswer(x.get("answer").asText()).setIndex(x.get("index").asInt())
+                .setProbability((float) x.get("probability").asDouble())));
+          }
+          b.addPredictions(pb);
+        }
+        return b.build();
+      }, metrics, "answer", request.getModelName(),
+          r -> ModelSpec.newBuilder().setName(r.getModelName()).setVersion(Int64Value.of(r.getVersion())).build());
+    }
+
+    private static String b64(List<Float> v) {
+      java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(v.size() * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      v.forEach(bb::putFloat);
+      return java.util.Base64.getEncoder().encodeToString(bb.array());
+    }
+  }
+
   /** A model's metadata, shared by gRPC and REST. */
   record Metadata(String model, long version, SignatureDefMap signatureDefs) {
     static Metadata of(ModelRegistry models, String name, OptionalLong version) {

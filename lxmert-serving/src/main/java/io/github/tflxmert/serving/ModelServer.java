@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The server {@code lxmert serve} runs: loads the models, starts TF Serving's gRPC services (plus
- * {@code grpc.health.v1} and server reflection) on {@link Options#port()} and its REST API on
+ * {@code grpc.health.v1}, server reflection and our own {@code lxmert.serving.AnswerService}) on {@link Options#port()} and its REST API on
  * {@link Options#restApiPort()} (0 = off, as in TF Serving; a negative port binds an ephemeral one, for tests),
  * and polls base paths for new versions every {@link Options#fileSystemPollWaitSeconds()} seconds (0 = never).
  *
@@ -132,6 +132,7 @@ public final class ModelServer implements AutoCloseable {
             .maxInboundMessageSize(o.grpcMaxMessageBytes())
             .addService(new GrpcServices.Prediction(core, metrics))
             .addService(new GrpcServices.ModelStatus(core, metrics))
+            .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), metrics))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .build().start();

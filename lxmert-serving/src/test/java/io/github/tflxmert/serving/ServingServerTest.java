@@ -320,7 +320,7 @@ class ServingServerTest {
     req.onCompleted();
     assertTrue(done.await(30, TimeUnit.SECONDS));
     assertTrue(services.containsAll(List.of("tensorflow.serving.PredictionService", "tensorflow.serving.ModelService",
-        "grpc.health.v1.Health")), services.toString());
+        "grpc.health.v1.Health", "lxmert.serving.AnswerService")), services.toString());
   }
 
   static HttpResponse<String> http(String method, String path, String body) throws Exception {
@@ -456,6 +456,24 @@ class ServingServerTest {
       double p = preds.get(i).get("match_probability").asDouble();
       assertTrue(Math.abs(p - expected) <= 1e-5, "instance " + i + ": " + p + " vs " + expected);
     }
+    // the gRPC twin (lxmert.serving.AnswerService) answers the same
+    var ireq = io.github.tflxmert.serving.proto.AnswerRequest.newBuilder().setModelName("hf").setTopK(3);
+    var ib = io.github.tflxmert.serving.proto.Instance.newBuilder().setText(text);
+    for (float v : one.visualFeats().data()) {
+      ib.addFeatures(v);
+    }
+    for (float v : one.visualPos().data()) {
+      ib.addBoxes(v);
+    }
+    var g = io.github.tflxmert.serving.proto.AnswerServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+        .answer(ireq.addInstances(ib).build());
+    assertEquals(enc.tokens(), g.getPredictions(0).getTokensList());
+    assertTrue(Math.abs(g.getPredictions(0).getMatchProbability() - expected) <= 1e-5, g.toString());
+    assertEquals(preds.get(0).get("answers").get(0).get("index").asInt(), g.getPredictions(0).getAnswers(0).getIndex());
+    StatusRuntimeException ge = assertThrows(StatusRuntimeException.class, () -> io.github.tflxmert.serving.proto
+        .AnswerServiceGrpc.newBlockingStub(channel).answer(ireq.clearInstances().addInstances(ib.clearFeatures().addFeatures(1f)).build()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, ge.getStatus().getCode());
+    assertTrue(ge.getStatus().getDescription().contains("float32 rows of 128"), ge.getStatus().getDescription());
     assertError(400, "instances[0].text: expected a string", http("POST", "/v1/models/hf:answer",
         "{\"instances\": [{\"features\": [[1]], \"boxes\": [[0,0,1,1]]}]}"));
     assertError(400, "expected a list of rows of 128 numbers", http("POST", "/v1/models/hf:answer",
