@@ -26,9 +26,10 @@ import tensorflow.serving.ModelServerConfigOuterClass.ModelServerConfig;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = {"Serve LXMERT with TensorFlow Serving's gRPC API (PredictionService, ModelService, health, "
-        + "reflection) and REST API (/v1/models/NAME[:predict|/metadata], /monitoring/prometheus/metrics), from a "
-        + "TF Serving base directory BASE/N/ (new versions are picked up) or an HF model directory. SIGTERM drains "
-        + "requests in flight, then exits.", "",
+        + "reflection) and REST API (/v1/models/NAME[/versions/N][:predict|/metadata], "
+        + "/monitoring/prometheus/metrics), plus text in, answers out (POST /v1/models/NAME:answer, gRPC "
+        + "lxmert.serving.AnswerService), from a TF Serving base directory BASE/N/ (new versions are picked up) or "
+        + "an HF model directory. SIGTERM drains requests in flight, then exits.", "",
         "Example: ./lxmert export --model DIR --out /models/lxmert && ./lxmert serve --model-base-path /models/lxmert"})
 final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -39,7 +40,7 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = {"--rest-api-port", "--rest_api_port"}, defaultValue = "8501",
       description = "REST port; 0 turns REST off (default ${DEFAULT-VALUE}).")
   int restApiPort;
-  @Option(names = {"--host", "--grpc-socket-host"}, defaultValue = "0.0.0.0", description = "Address to bind (default ${DEFAULT-VALUE}).")
+  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default ${DEFAULT-VALUE}).")
   String host;
   @Option(names = {"--model-name", "--model_name"}, defaultValue = "lxmert", description = "Model name (default ${DEFAULT-VALUE}).")
   String modelName;
