@@ -246,7 +246,9 @@ public final class RestApi implements AutoCloseable {
       spec.put("name", md.model());
       spec.put("signature_name", "");
       spec.put("version", Long.toString(md.version()));
-      root.putObject("metadata").set("signature_def", JSON.readTree(sigs));
+      ObjectNode sd = (ObjectNode) JSON.readTree(sigs);
+      sd.put("@type", "type.googleapis.com/" + md.signatureDefs().getDescriptorForType().getFullName()); // as TF Serving prints the Any
+      root.putObject("metadata").set("signature_def", sd);
       return Answer.json(200, root);
     } catch (InvalidProtocolBufferException | JsonProcessingException e) {
       throw new IllegalStateException(e);
