@@ -73,10 +73,8 @@ public final class ModelServer implements AutoCloseable {
   }
 
   private final Options options;
-  private final Metrics metrics = new Metrics();
   private final ModelRegistry models;
   private final Server grpc;
-  private final HealthStatusManager health = new HealthStatusManager();
   private final RestApi rest;
   private final ScheduledExecutorService poller;
   private boolean closed;
