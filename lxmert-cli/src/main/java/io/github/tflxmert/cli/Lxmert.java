@@ -17,7 +17,7 @@ import picocli.CommandLine.ParseResult;
 @Command(name = "lxmert", mixinStandardHelpOptions = true, version = "tf-lxmert 0.1.0",
     description = {"LXMERT (Tan & Bansal 2019) on TensorFlow Java: run, inspect, export and check parity.", "",
         "Example: ./lxmert run --text \"a [MASK] sitting on a chair\""},
-    subcommands = {RunCommand.class, InspectCommand.class, ExportCommand.class, ParityCommand.class, BenchCommand.class, AttentionCommand.class, TokenizeCommand.class,
+    subcommands = {RunCommand.class, InspectCommand.class, ExportCommand.class, ParityCommand.class, BenchCommand.class, AttentionCommand.class, TokenizeCommand.class, ServeCommand.class,
         CommandLine.HelpCommand.class})
 public final class Lxmert {
   /** Exit code of an error the user can fix (a missing file, a bad value): one line naming it. */

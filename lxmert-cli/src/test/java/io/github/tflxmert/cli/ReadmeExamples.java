@@ -36,7 +36,10 @@ final class ReadmeExamples {
       "parity-tests/python/install.sh", "Python side: builds the pinned virtual environment (pip, network)",
       "parity-tests/python/make_fixtures.sh", "Python side: regenerates the committed fixtures (needs the venv)",
       "parity-tests/python/install_torch.sh", "Python side: builds the PyTorch virtual environment (pip, 5 GB)",
-      "parity-tests/python/make_torch_fixtures.sh", "Python side: regenerates the torch.save fixtures (needs torch)");
+      "parity-tests/python/make_torch_fixtures.sh", "Python side: regenerates the torch.save fixtures (needs torch)",
+      "./lxmert serve", "a server that runs until it is stopped: ServeCommandTest starts this command, sends it "
+          + "requests and stops it with SIGTERM",
+      "curl", "requests to a running server: ServingServerTest and ServeCommandTest send the same requests");
 
   /** One command line of a bash block: its text (continuations joined, comment removed) and its words. */
   record Example(int line, String text, List<String> words) {

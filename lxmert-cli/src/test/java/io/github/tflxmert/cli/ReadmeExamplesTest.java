@@ -65,6 +65,7 @@ class ReadmeExamplesTest {
     Path qa = TINY.resolveSibling("qa").resolve("model");       // LxmertForQuestionAnswering, PyTorch weights
     m.put("lxmert-vqa-uncased", qa);
     m.put("trainval_label2ans.json", answers(qa.resolve("config.json"), tmp.resolve("trainval_label2ans.json")));
+    m.put("/tmp/lxmert-serving", tmp.resolve("lxmert-serving"));   // Serving: the export before `serve`
     m.put("/tmp/tiny-export", tmp.resolve("tiny-export"));        // Parity in your CI: export, then parity
     m.put("/tmp/tiny-export/1", tmp.resolve("tiny-export/1"));
     names = m;

@@ -1,0 +1,155 @@
+package io.github.tflxmert.cli;
+
+import com.google.protobuf.TextFormat;
+import io.github.tflxmert.serving.Batcher;
+import io.github.tflxmert.serving.ModelServer;
+import io.github.tflxmert.serving.ServedModel;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import tensorflow.serving.ModelServerConfigOuterClass.ModelConfig;
+import tensorflow.serving.ModelServerConfigOuterClass.ModelServerConfig;
+
+/**
+ * {@code lxmert serve}: a TF-Serving-compatible server (lxmert-serving). Flags carry tensorflow_model_server's
+ * names in kebab case, with its underscore spellings as aliases and its defaults; batching is on by default.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+    description = {"Serve LXMERT with TensorFlow Serving's gRPC API (PredictionService, ModelService, health, "
+        + "reflection) and REST API (/v1/models/NAME[/versions/N][:predict|/metadata], "
+        + "/monitoring/prometheus/metrics), plus text in, answers out (POST /v1/models/NAME:answer, gRPC "
+        + "lxmert.serving.AnswerService), from a TF Serving base directory BASE/N/ (new versions are picked up) or "
+        + "an HF model directory. SIGTERM drains requests in flight, then exits.", "",
+        "Example: ./lxmert export --model DIR --out /models/lxmert && ./lxmert serve --model-base-path /models/lxmert"})
+final class ServeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin Common.Verbosity verbosity;
+
+  @Option(names = "--port", defaultValue = "8500", description = "gRPC port (default ${DEFAULT-VALUE}).")
+  int port;
+  @Option(names = {"--rest-api-port", "--rest_api_port"}, defaultValue = "8501",
+      description = "REST port; 0 turns REST off (default ${DEFAULT-VALUE}).")
+  int restApiPort;
+  @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to bind (default ${DEFAULT-VALUE}).")
+  String host;
+  @Option(names = {"--model-name", "--model_name"}, defaultValue = "lxmert", description = "Model name (default ${DEFAULT-VALUE}).")
+  String modelName;
+  @Option(names = {"--model-base-path", "--model_base_path"}, paramLabel = "BASE",
+      description = "TF Serving base directory holding version directories BASE/N/ (e.g. what `lxmert export` writes).")
+  Path modelBasePath;
+  @Option(names = "--model", paramLabel = "DIR", description = "An HF model directory, run by the Java graph (version 1).")
+  Path model;
+  @Option(names = {"--model-config-file", "--model_config_file"}, paramLabel = "FILE",
+      description = "TF Serving's text model_config_list: several models (name, base_path) from one process.")
+  Path modelConfigFile;
+  @Option(names = {"--enable-batching", "--enable_batching"}, arity = "0..1", defaultValue = "true", fallbackValue = "true",
+      description = "Merge concurrent requests (default ${DEFAULT-VALUE}; --enable-batching=false turns it off).")
+  boolean enableBatching;
+  @Option(names = {"--max-batch-size", "--max_batch_size"}, defaultValue = "32", description = "Rows per merged run (default ${DEFAULT-VALUE}).")
+  int maxBatchSize;
+  @Option(names = {"--batch-timeout-micros", "--batch_timeout_micros"}, defaultValue = "1000",
+      description = "How long the first request of a batch waits for others (default ${DEFAULT-VALUE}).")
+  long batchTimeoutMicros;
+  @Option(names = {"--num-batch-threads", "--num_batch_threads"}, defaultValue = "0",
+      description = "Batches run concurrently (default: the number of cores).")
+  int numBatchThreads;
+  @Option(names = {"--max-enqueued-batches", "--max_enqueued_batches"}, defaultValue = "100",
+      description = "Queue bound in batches; past it requests get RESOURCE_EXHAUSTED / 429 (default ${DEFAULT-VALUE}).")
+  int maxEnqueuedBatches;
+  @Option(names = {"--file-system-poll-wait-seconds", "--file_system_poll_wait_seconds"}, defaultValue = "1",
+      description = "Seconds between looks for new versions; 0 = never (default ${DEFAULT-VALUE}).")
+  int pollSeconds;
+  @Option(names = {"--rest-api-num-threads", "--rest_api_num_threads"}, defaultValue = "0",
+      description = "REST worker threads (default: 4 per core).")
+  int restThreads;
+  @Option(names = "--rest-api-max-body-bytes", defaultValue = "67108864",
+      description = "Largest REST body; larger ones get 413 (default ${DEFAULT-VALUE}).")
+  long restMaxBody;
+  @Option(names = "--grpc-max-message-bytes", defaultValue = "67108864",
+      description = "Largest gRPC message (default ${DEFAULT-VALUE}).")
+  int grpcMaxMessage;
+  @Option(names = "--drain-seconds", defaultValue = "30",
+      description = "On SIGTERM, how long to wait for requests in flight (default ${DEFAULT-VALUE}).")
+  int drainSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    Common.configureLogging(verbosity.verbose);
+    Map<String, ServedModel.Source> models = models();
+    int cores = Runtime.getRuntime().availableProcessors();
+    Batcher.Options batching = enableBatching ? new Batcher.Options(maxBatchSize, batchTimeoutMicros,
+        numBatchThreads > 0 ? numBatchThreads : cores, maxEnqueuedBatches) : null;
+    ModelServer.Options o = new ModelServer.Options(host, port, restApiPort, models, batching, pollSeconds,
+        restThreads > 0 ? restThreads : Math.max(4, 4 * cores), restMaxBody, grpcMaxMessage, drainSeconds);
+    ModelServer server = ModelServer.start(o);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close(); // SIGTERM / SIGINT: drain, then unload
+      spec.commandLine().getOut().println("lxmert serve: stopped");
+      spec.commandLine().getOut().flush();
+      stopped.countDown();
+    }, "lxmert-serve-shutdown"));
+    spec.commandLine().getOut().println("lxmert serve: serving " + models.keySet() + " on gRPC " + host + ":"
+        + server.grpcPort() + (server.restPort() > 0 ? ", REST " + host + ":" + server.restPort() : "")
+        + (batching == null ? ", batching off" : ", batching max " + maxBatchSize + " rows / " + batchTimeoutMicros + " us"));
+    spec.commandLine().getOut().flush();
+    stopped.await();
+    return 0;
+  }
+
+  private Map<String, ServedModel.Source> models() throws IOException {
+    int given = (modelBasePath != null ? 1 : 0) + (model != null ? 1 : 0) + (modelConfigFile != null ? 1 : 0);
+    if (given != 1) {
+      throw new IllegalArgumentException("expected exactly one of --model-base-path BASE, --model DIR or "
+          + "--model-config-file FILE, found " + given);
+    }
+    Map<String, ServedModel.Source> m = new LinkedHashMap<>();
+    if (modelBasePath != null) {
+      m.put(modelName, ServedModel.Source.basePath(modelBasePath));
+    } else if (model != null) {
+      m.put(modelName, ServedModel.Source.hfModel(model));
+    } else {
+      ModelServerConfig.Builder b = ModelServerConfig.newBuilder();
+      try {
+        TextFormat.merge(Files.readString(modelConfigFile, StandardCharsets.UTF_8), b);
+      } catch (TextFormat.ParseException e) {
+        throw new IllegalArgumentException(modelConfigFile + ": expected TF Serving's text ModelServerConfig "
+            + "(model_config_list { config { name: ... base_path: ... } }), found a parse error: " + e.getMessage());
+      }
+      for (ModelConfig c : b.getModelConfigList().getConfigList()) {
+        if (c.getName().isEmpty() || c.getBasePath().isEmpty()) {
+          throw new IllegalArgumentException(modelConfigFile + ": expected name and base_path in every config, found "
+              + TextFormat.shortDebugString(c));
+        }
+        if (c.hasModelVersionPolicy() && !c.getModelVersionPolicy().hasLatest()) {
+          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": expected model_version_policy "
+              + "latest (the one policy served), found " + TextFormat.shortDebugString(c.getModelVersionPolicy()));
+        }
+        if (c.getModelVersionPolicy().hasLatest() && c.getModelVersionPolicy().getLatest().getNumVersions() > 1) {
+          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": expected latest { num_versions: 1 }"
+              + " (one version is served at a time), found " + c.getModelVersionPolicy().getLatest().getNumVersions());
+        }
+        if (c.getVersionLabelsCount() > 0) {
+          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": version_labels are not "
+              + "supported, found " + c.getVersionLabelsMap().keySet());
+        }
+        Path p = Path.of(c.getBasePath());
+        m.put(c.getName(), ServedModel.Source.basePath(p.isAbsolute() ? p : modelConfigFile.toAbsolutePath().getParent().resolve(p)));
+      }
+      if (m.isEmpty()) {
+        throw new IllegalArgumentException(modelConfigFile + ": expected at least one model_config_list.config, found none");
+      }
+    }
+    return m;
+  }
+}
