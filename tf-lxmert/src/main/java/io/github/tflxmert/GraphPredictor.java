@@ -26,12 +26,17 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
 import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
@@ -53,8 +58,14 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private final Session session;
   private final Set<String> available;
   private final WeightLoader.Plan plan;
-  /** The weight tensors fed on every run, by weight (owned; closed by {@link #close()}). */
+  /** The float32 weight tensors fed on every run, by weight (owned; closed by {@link #close()}). */
   private final Map<ModelScope.Weight, TFloat32> weights;
+  /**
+   * Mixed bfloat16 only (else empty): the bfloat16 weights fed on every run in place of their casts (owned; closed
+   * by {@link #close()}).
+   */
+  private final Map<Operand<TBfloat16>, TBfloat16> weights16;
+  private final Precision precision;
   private final Path checkpoint;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
@@ -75,6 +86,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
     this.graph = new Graph();
     WeightLoader.Read read = null;
     ConfigProto sessionConfig = sessionConfig(options);
+    this.precision = resolvePrecision(options.precision());
     // The graph (then its session) is built on a second thread while this one opens the checkpoint (each takes a
     // few hundred ms on a cold JVM; reading tensors meanwhile measured no faster: the 2 cores were then busy). The
     // builder stops at its next scope or weight if the checkpoint turns out not to match the config (a config.json
@@ -87,7 +99,8 @@ public abstract class GraphPredictor implements LxmertPredictor {
         // XLA fuses by itself and has no kernel for TensorFlow's fused ops, so they are left out under XLA.
         KernelFusion fusion = options.xla() ? KernelFusion.OFF
             : KernelFusion.resolve(options.kernelFusion(), options.kernelFusionRequired(), sessionConfig);
-        BuildContext ctx = BuildContext.inference(fusion).withDefects(options.defects());
+        BuildContext ctx = BuildContext.inference(fusion).withDefects(options.defects())
+            .withMixedBfloat16(precision == Precision.BFLOAT16);
         LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph), config, kind, "", TInt32.class, ctx);
         return new Built(m, new Session(graph, sessionConfig));
       } finally {
@@ -122,8 +135,64 @@ public abstract class GraphPredictor implements LxmertPredictor {
       }
       throw e;
     }
-    this.weights = read.tensors();
+    Map<ModelScope.Weight, TFloat32> fed = new LinkedHashMap<>(read.tensors());
+    try {
+      this.weights16 = toBfloat16(model.scope(), fed);
+    } catch (RuntimeException | Error e) {
+      fed.values().forEach(TFloat32::close);
+      session.close();
+      graph.close();
+      throw e;
+    }
+    this.weights = fed;
     this.available = Collections.unmodifiableSet(new LinkedHashSet<>(model.outputs().keySet()));
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(GraphPredictor.class);
+
+  /** {@code wanted} on this CPU; AUTO says at INFO what it picked and why. */
+  private static Precision resolvePrecision(Precision wanted) {
+    if (wanted == Precision.FLOAT32) {
+      return wanted;
+    }
+    Bfloat16Support hw = Bfloat16Support.detect();
+    Precision p = wanted.resolve(hw);
+    if (wanted == Precision.AUTO) {
+      LOG.info("precision auto: {} ({})", p.shortName(), hw.describe());
+    }
+    return p;
+  }
+
+  /**
+   * Mixed bfloat16: each weight the graph reads in bfloat16 is cast once, here, by TensorFlow's Cast (the rounding
+   * the graph's own cast would do), one weight at a time so the float32 and bfloat16 copies of only one weight
+   * coexist; its float32 tensor is then closed and dropped from {@code fed} unless the graph also reads it in
+   * float32. Returns the bfloat16 tensors by the cast they are fed in place of; empty for a float32 graph.
+   */
+  private static Map<Operand<TBfloat16>, TBfloat16> toBfloat16(ModelScope ms, Map<ModelScope.Weight, TFloat32> fed) {
+    if (ms.bfloat16Weights().isEmpty()) {
+      return Map.of();
+    }
+    Map<Operand<TBfloat16>, TBfloat16> out = new LinkedHashMap<>();
+    try (Graph g = new Graph(); Session s = new Session(g)) {
+      Ops tf = Ops.create(g);
+      Placeholder<TFloat32> in = tf.placeholder(TFloat32.class);
+      Operand<TBfloat16> cast = tf.dtypes.cast(in, TBfloat16.class);
+      for (Map.Entry<String, Operand<TBfloat16>> e : ms.bfloat16Weights().entrySet()) {
+        ModelScope.Weight w = ms.weights().get(e.getKey());
+        TFloat32 f = fed.get(w);
+        // The Result holds only this tensor, which is kept: it is closed with the model, not with the Result.
+        Result r = s.runner().feed(in, f).fetch(cast).run();
+        out.put(e.getValue(), (TBfloat16) r.get(0));
+        if (!ms.readsFloat32(e.getKey())) {
+          fed.remove(w).close();
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      out.values().forEach(TBfloat16::close);
+      throw e;
+    }
+    return out;
   }
 
   /** What the builder thread makes: the graph and its session. */
@@ -142,7 +211,10 @@ public abstract class GraphPredictor implements LxmertPredictor {
       graphOptions.setOptimizerOptions(org.tensorflow.proto.OptimizerOptions.newBuilder()
           .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1));
     }
-    if (!options.graphOptimizer()) {
+    if (options.onednnBfloat16Rewrite()) {
+      graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder()
+          .setAutoMixedPrecisionOnednnBfloat16(org.tensorflow.proto.RewriterConfig.Toggle.ON));
+    } else if (!options.graphOptimizer()) {
       graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true));
     }
     return cfg.setGraphOptions(graphOptions).build();
@@ -190,6 +262,11 @@ public abstract class GraphPredictor implements LxmertPredictor {
     return plan;
   }
 
+  /** What the graph computes in: {@link Precision#FLOAT32} or {@link Precision#BFLOAT16} (AUTO resolved). */
+  public Precision precision() {
+    return precision;
+  }
+
   /** The kernels the graph was built with ({@link LoadOptions#kernelFusion()} after any fallback). */
   public KernelFusion kernelFusion() {
     return model.context().fusion();
@@ -199,6 +276,9 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private Session.Runner feedWeights(Session.Runner runner) {
     for (Map.Entry<ModelScope.Weight, TFloat32> e : weights.entrySet()) {
       runner.feed(e.getKey().loadValue(), e.getValue());
+    }
+    for (Map.Entry<Operand<TBfloat16>, TBfloat16> e : weights16.entrySet()) {
+      runner.feed(e.getKey(), e.getValue());
     }
     return runner;
   }
@@ -259,6 +339,9 @@ public abstract class GraphPredictor implements LxmertPredictor {
       session.close();
       graph.close();
       for (TFloat32 t : weights.values()) {
+        t.close();
+      }
+      for (TBfloat16 t : weights16.values()) {
         t.close();
       }
     } finally {
