@@ -54,6 +54,7 @@ import picocli.CommandLine.Spec;
 final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
+  @Mixin Common.PrecisionOption precision;
 
   static class ModelChoice {
     @Option(names = "--model", paramLabel = "DIR", description = "HF model directory: config.json, "
@@ -133,8 +134,14 @@ final class RunCommand implements Callable<Integer> {
     VisualFeatures vf = FeatureReader.read(featuresFile, boxesFile, imageSize, imageId);
     Path answerFile = answers != null ? answers : embedded ? modelDir.resolve("answers.json") : null;
     List<String> labels = answerFile == null ? null : Labels.read(answerFile);
+    if (choice.savedModel != null && precision.precision != io.github.tflxmert.Precision.FLOAT32) {
+      throw new IllegalArgumentException("--precision " + precision.precision.shortName() + " applies to the Java "
+          + "graph (--model); a SavedModel computes in the precision it was exported with (export --precision)");
+    }
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
-        : LxmertForPreTraining.fromPretrained(modelDir, Common.withProgressBar(LoadOptions.defaults()))) {
+        : LxmertForPreTraining.fromPretrained(modelDir,
+            Common.withProgressBar(LoadOptions.defaults().withPrecision(precision.precision)))) {
+      Common.reportAuto(precision.precision, model, spec.commandLine().getErr());
       Encoding enc = tok.encode(text);
       IntArray ids = IntArray.of(new int[][] {enc.inputIds()});
       LxmertInputs in = LxmertInputs.builder().inputIds(ids).attentionMask(IntArray.of(new int[][] {enc.attentionMask()}))
