@@ -90,6 +90,48 @@ class Bf16ParityTest {
     return n == 0 ? Double.NaN : (double) agree / n;
   }
 
+  /**
+   * {@code export --precision bf16}: the signatures still take and return float32, and what the SavedModel computes
+   * (read back through the SavedModel loader) is within the budget. The Python side of the same check is
+   * parity-tests/python/check_bf16_export.py.
+   */
+  @Test
+  void bfloat16ExportKeepsFloat32SignaturesAndTheBudget(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+      throws IOException {
+    try (LxmertReference ref = References.open("wide")) {
+      java.nio.file.Path dir = io.github.tflxmert.export.SavedModelExporter.export(ref.config(),
+          ref.modelDir().resolve("tf_model.h5"), tmp.resolve("export"), 1,
+          io.github.tflxmert.export.SavedModelExporter.Options.pretraining().withMixedBfloat16(true));
+      try (org.tensorflow.SavedModelBundle b = org.tensorflow.SavedModelBundle.load(dir.toString(), "serve")) {
+        for (String sig : List.of("serving_default", "int64_serving")) {
+          var sd = b.metaGraphDef().getSignatureDefOrThrow(sig);
+          sd.getOutputsMap().forEach((k, t) -> assertEquals(org.tensorflow.proto.DataType.DT_FLOAT, t.getDtype(), k));
+          assertEquals(org.tensorflow.proto.DataType.DT_FLOAT, sd.getInputsOrThrow("visual_feats").getDtype());
+        }
+        assertTrue(b.graph().operations().hasNext());
+        boolean bf16MatMul = false;
+        for (var it = b.graph().operations(); it.hasNext(); ) {
+          var op = it.next();
+          if (op.type().contains("MatMul") && op.numOutputs() > 0
+              && op.output(0).dataType() == org.tensorflow.proto.DataType.DT_BFLOAT16) {
+            bf16MatMul = true;
+          }
+        }
+        assertTrue(bf16MatMul, "no bfloat16 matmul in the exported graph");
+      }
+      try (io.github.tflxmert.savedmodel.SavedModelPredictor sm = io.github.tflxmert.savedmodel.SavedModelPredictor
+          .open(dir)) {
+        for (LxmertReference.Case c : ref.cases()) {
+          Map<String, FloatArray> expected = new java.util.LinkedHashMap<>(c.outputs());
+          expected.keySet().retainAll(sm.availableOutputs());
+          Map<String, FloatArray> got = sm.predict(c.inputs(), OutputSelection.of(expected.keySet())).asMap();
+          ParityAssertions.assertAllClose("wide/" + c.name() + " bf16 export", expected, got,
+              ParityOptions.bfloat16());
+        }
+      }
+    }
+  }
+
   @Test
   void float32PrecisionIsTheDefaultGraphBitForBit() throws IOException {
     try (LxmertReference ref = References.open("tiny");
