@@ -85,6 +85,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
     this.checkpoint = checkpoint;
     this.graph = new Graph();
     WeightLoader.Read read = null;
+    Bfloat16Sink sink = null;
     ConfigProto sessionConfig = sessionConfig(options);
     this.precision = resolvePrecision(options.precision());
     // The graph (then its session) is built on a second thread while this one opens the checkpoint (each takes a
@@ -115,11 +116,15 @@ public abstract class GraphPredictor implements LxmertPredictor {
       // Weights are fed on every run (TensorFlow shares the fed buffers): read once from the file into tensors,
       // no variables, no assign runs, no second copy.
       WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fails before anything is read
-      read = WeightLoader.read(model.scope(), src, p, options.progressFor(p.totalBytes()));
+      sink = new Bfloat16Sink(model.scope());
+      read = WeightLoader.read(model.scope(), src, p, options.progressFor(p.totalBytes()), sink.orNull());
       this.plan = read.plan();
     } catch (RuntimeException | IOException | Error e) {
       if (read != null) {
         read.tensors().values().forEach(TFloat32::close);
+      }
+      if (sink != null) {
+        sink.closeAll();
       }
       // The builder must have stopped before the graph is freed (it would otherwise add ops to freed memory).
       building.cancel(true);
@@ -135,16 +140,8 @@ public abstract class GraphPredictor implements LxmertPredictor {
       }
       throw e;
     }
-    Map<ModelScope.Weight, TFloat32> fed = new LinkedHashMap<>(read.tensors());
-    try {
-      this.weights16 = toBfloat16(model.scope(), fed);
-    } catch (RuntimeException | Error e) {
-      fed.values().forEach(TFloat32::close);
-      session.close();
-      graph.close();
-      throw e;
-    }
-    this.weights = fed;
+    this.weights16 = sink.converted();
+    this.weights = read.tensors();
     this.available = Collections.unmodifiableSet(new LinkedHashSet<>(model.outputs().keySet()));
   }
 
@@ -164,35 +161,78 @@ public abstract class GraphPredictor implements LxmertPredictor {
   }
 
   /**
-   * Mixed bfloat16: each weight the graph reads in bfloat16 is cast once, here, by TensorFlow's Cast (the rounding
-   * the graph's own cast would do), one weight at a time so the float32 and bfloat16 copies of only one weight
-   * coexist; its float32 tensor is then closed and dropped from {@code fed} unless the graph also reads it in
-   * float32. Returns the bfloat16 tensors by the cast they are fed in place of; empty for a float32 graph.
+   * Mixed bfloat16: each weight the graph reads in bfloat16 is cast by TensorFlow's Cast (the rounding the graph's
+   * own cast would do) as soon as it is read, on the reading thread; its float32 tensor is then closed unless the
+   * graph also reads it in float32, so float32 and bfloat16 copies of only the weights in flight coexist. The
+   * bfloat16 tensors are fed in place of their casts. Nothing to do for a float32 graph. Thread-safe (the reading
+   * threads call {@link #keep} at once; a Session may be run from several threads).
    */
-  private static Map<Operand<TBfloat16>, TBfloat16> toBfloat16(ModelScope ms, Map<ModelScope.Weight, TFloat32> fed) {
-    if (ms.bfloat16Weights().isEmpty()) {
-      return Map.of();
+  private static final class Bfloat16Sink implements WeightLoader.Sink {
+    private final ModelScope ms;
+    private final Map<Operand<TBfloat16>, TBfloat16> out = new java.util.concurrent.ConcurrentHashMap<>();
+    private Graph g;
+    private Session s;
+    private Placeholder<TFloat32> in;
+    private Operand<TBfloat16> cast;
+
+    Bfloat16Sink(ModelScope ms) {
+      this.ms = ms;
+      if (!ms.bfloat16Weights().isEmpty()) {
+        g = new Graph();
+        Ops tf = Ops.create(g);
+        in = tf.placeholder(TFloat32.class);
+        cast = tf.dtypes.cast(in, TBfloat16.class);
+        s = new Session(g);
+      }
     }
-    Map<Operand<TBfloat16>, TBfloat16> out = new LinkedHashMap<>();
-    try (Graph g = new Graph(); Session s = new Session(g)) {
-      Ops tf = Ops.create(g);
-      Placeholder<TFloat32> in = tf.placeholder(TFloat32.class);
-      Operand<TBfloat16> cast = tf.dtypes.cast(in, TBfloat16.class);
-      for (Map.Entry<String, Operand<TBfloat16>> e : ms.bfloat16Weights().entrySet()) {
-        ModelScope.Weight w = ms.weights().get(e.getKey());
-        TFloat32 f = fed.get(w);
-        // The Result holds only this tensor, which is kept: it is closed with the model, not with the Result.
-        Result r = s.runner().feed(in, f).fetch(cast).run();
-        out.put(e.getValue(), (TBfloat16) r.get(0));
-        if (!ms.readsFloat32(e.getKey())) {
-          fed.remove(w).close();
+
+    /** This sink, or null when the graph has no bfloat16 weights (the loader then keeps every tensor). */
+    WeightLoader.Sink orNull() {
+      return s == null ? null : this;
+    }
+
+    @Override
+    public boolean keep(ModelScope.Weight w, TFloat32 t) {
+      Operand<TBfloat16> target = ms.bfloat16Weights().get(w.name());
+      if (target == null) {
+        return true;
+      }
+      // The Result holds only this tensor, which is kept: it is closed with the model, not with the Result.
+      Result r = s.runner().feed(in, t).fetch(cast).run();
+      out.put(target, (TBfloat16) r.get(0));
+      if (ms.readsFloat32(w.name())) {
+        return true;
+      }
+      t.close();
+      return false;
+    }
+
+    /** The bfloat16 tensors by the cast they replace, in the graph's order; closes the conversion session. */
+    Map<Operand<TBfloat16>, TBfloat16> converted() {
+      closeSession();
+      Map<Operand<TBfloat16>, TBfloat16> ordered = new LinkedHashMap<>();
+      for (Operand<TBfloat16> c : ms.bfloat16Weights().values()) {
+        if (out.containsKey(c)) {
+          ordered.put(c, out.get(c));
         }
       }
-    } catch (RuntimeException | Error e) {
-      out.values().forEach(TBfloat16::close);
-      throw e;
+      return ordered;
     }
-    return out;
+
+    /** On a failed load: frees every bfloat16 tensor made so far and the session. */
+    void closeAll() {
+      out.values().forEach(TBfloat16::close);
+      out.clear();
+      closeSession();
+    }
+
+    private void closeSession() {
+      if (s != null) {
+        s.close();
+        g.close();
+        s = null;
+      }
+    }
   }
 
   /** What the builder thread makes: the graph and its session. */
