@@ -39,7 +39,13 @@ def machine_peak_gflops():
             elif line.startswith("model name") and model == "?":
                 model = line.split(":", 1)[1].strip()
     per_cycle = 64 if "avx512f" in flags else 32 if "avx2" in flags else 8  # fp32 FLOP/cycle/core, 2 FMA units
-    return cores * (mhz or 0) / 1e3 * per_cycle, f"{model}, {cores} cores @ {mhz:.0f} MHz, {per_cycle} FLOP/cycle/core"
+    # bfloat16: AMX-BF16 tiles 1024 FLOP/cycle/core (TDPBF16PS, 16x16x32 per 16 cycles); AVX512-BF16's VDPBF16PS
+    # twice the fp32 FMA rate; else none (emulated)
+    bf16 = 1024 if "amx_bf16" in flags else 2 * per_cycle if "avx512_bf16" in flags else 0
+    ghz = (mhz or 0) / 1e3
+    return (cores * ghz * per_cycle, cores * ghz * bf16,
+            f"{model}, {cores} cores @ {mhz:.0f} MHz, {per_cycle} fp32 / {bf16} bf16 FLOP/cycle/core"
+            + ("" if "amx_bf16" in flags else " (no AMX)"))
 
 
 def main():
@@ -49,9 +55,11 @@ def main():
     meta = json.loads(open(sys.argv[3]).read()) if len(sys.argv) > 3 else {}
     s, n = meta.get("text", 20), meta.get("regions", 36)
     fl = flops_per_example(cfg, s, n)
-    peak, desc = machine_peak_gflops()
+    peak, peak16, desc = machine_peak_gflops()
     print(f"workload: S={s} tokens, N={n} regions, {fl / 1e9:.2f} GFLOP per example (pretraining heads, computed "
-          f"from config.json); machine peak {peak:.0f} GFLOP/s ({desc})")
+          f"from config.json); machine peak {peak:.0f} GFLOP/s fp32, {peak16:.0f} GFLOP/s bf16 ({desc}); "
+          "'% peak' of a bf16 variant is against the bf16 peak; 'x py bf16' = ratio to Python tf.function bf16 "
+          "(Keras mixed_bfloat16)")
     weights = max((r.get("weights_bytes", 0) for r in rows), default=0)
     disk = meta.get("disk_read_s")
     if meta.get("checkpoint_bytes"):
@@ -73,7 +81,7 @@ def main():
               "with their range; 'p50 range' is the spread of the rounds' p50")
     hdr = (f"{'side':6} {'variant':25} {'B':>2} {'init s':>6} {'load s':>6} {'x disk':>6} {'1st s':>6} "
            f"{'2nd s':>6} {'p50 ms':>7} {'p90 ms':>7} {'min-max ms':>15} {'p50 range':>13} {'ex/s':>6} "
-           f"{'x tf.fn':>7} {'range':>11} {'GFLOP/s':>7} {'RSS MB':>6} {'x w':>4}")
+           f"{'x tf.fn':>7} {'range':>11} {'x py bf16':>9} {'GFLOP/s':>7} {'% peak':>6} {'RSS MB':>6} {'x w':>4}")
     print(hdr)
     print("-" * len(hdr))
 
@@ -90,6 +98,11 @@ def main():
         lo, hi = min(r["min_ms"] for r in g), max(r["max_ms"] for r in g)
         p50s = [r["p50_ms"] for r in g]
         ratio = med(ratios) if ratios else float("nan")
+        base16 = groups.get((key[0], "python", "function-bf16"), [])
+        r16 = [r["throughput_eps"] / base16[i]["throughput_eps"] for i, r in enumerate(g) if i < len(base16)]
+        ratio16 = med(r16) if r16 else float("nan")
+        is16 = "bf16" in key[2]
+        pk = peak16 if is16 else peak
         rng = f"{min(ratios):.2f}-{max(ratios):.2f}" if len(ratios) > 1 else ""
         prange = f"{min(p50s):.0f}-{max(p50s):.0f}" if len(p50s) > 1 else ""
         gflops = fl * m["throughput_eps"] / 1e9
@@ -98,7 +111,8 @@ def main():
         print(f"{key[1]:6} {key[2]:25} {key[0]:>2} {m['runtime_init_s']:6.2f} {m['load_s']:6.2f} "
               f"{xdisk:6.2f} {m['first_call_s']:6.2f} {m['second_call_s']:6.3f} {m['p50_ms']:7.1f} "
               f"{m['p90_ms']:7.1f} {lo:7.1f}-{hi:<7.1f} {prange:>13} {m['throughput_eps']:6.2f} "
-              f"{ratio:7.2f} {rng:>11} {gflops:7.1f} {m['peak_rss_mb']:6.0f} {xw:4.2f}")
+              f"{ratio:7.2f} {rng:>11} {ratio16:9.2f} {gflops:7.1f} {100 * gflops / pk if pk else float('nan'):6.1f} "
+              f"{m['peak_rss_mb']:6.0f} {xw:4.2f}")
 
 if __name__ == "__main__":
     main()

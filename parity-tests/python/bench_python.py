@@ -3,10 +3,14 @@
 
   bench_python.py write --out DIR [--quick]      writes a model directory with deterministic random weights
                                                  (config.json, tf_model.h5, vocab.txt) and a Python SavedModel
-  bench_python.py run --model DIR --variant eager|function|saved_model --batch B [--text 20 --regions 36]
+  bench_python.py run --model DIR --variant eager|function|function-bf16[-rewrite]|saved_model --batch B [--text 20 --regions 36]
                   [--threads T] [--iters N]      one measurement, printed as one JSON line
 
 Each `run` is its own process, so load time and peak resident memory (VmHWM) belong to that variant alone.
+
+function-bf16 is tf.function with HF's model built under Keras' mixed_bfloat16 policy (variables float32, compute
+bfloat16); function-bf16-rewrite is tf.function on the float32 model under TensorFlow's oneDNN bfloat16 rewrite
+(Grappler's auto_mixed_precision_onednn_bfloat16).
 """
 import argparse
 import json
@@ -61,6 +65,10 @@ def run(args):
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if args.variant == "function-bf16-rewrite":
+        tf.config.optimizer.set_experimental_options({"auto_mixed_precision_onednn_bfloat16": True})
+    if args.variant == "function-bf16":
+        tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
     from transformers import TFLxmertForPreTraining
     runtime_init = time.perf_counter() - t0
     with open(os.path.join(args.model, "config.json")) as f:
@@ -86,7 +94,7 @@ def run(args):
         def eager():
             return model(**feed, training=False)
 
-        call = tf.function(eager) if args.variant == "function" else eager
+        call = tf.function(eager) if args.variant.startswith("function") else eager
     load = time.perf_counter() - t_load
     t_first = time.perf_counter()
     out = call()
@@ -121,7 +129,8 @@ def main():
     w.add_argument("--quick", action="store_true")
     r = sub.add_parser("run")
     r.add_argument("--model", required=True)
-    r.add_argument("--variant", choices=["eager", "function", "saved_model"], required=True)
+    r.add_argument("--variant", choices=["eager", "function", "function-bf16", "function-bf16-rewrite",
+                                                "saved_model"], required=True)
     r.add_argument("--batch", type=int, default=1)
     r.add_argument("--text", type=int, default=20)
     r.add_argument("--regions", type=int, default=36)

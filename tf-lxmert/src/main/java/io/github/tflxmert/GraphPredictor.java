@@ -26,12 +26,17 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.Tensor;
 import org.tensorflow.proto.ConfigProto;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
@@ -54,8 +59,14 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private final Session session;
   private final Set<String> available;
   private final WeightLoader.Plan plan;
-  /** The weight tensors fed on every run, by weight (owned; closed by {@link #close()}). */
+  /** The float32 weight tensors fed on every run, by weight (owned; closed by {@link #close()}). */
   private final Map<ModelScope.Weight, TFloat32> weights;
+  /**
+   * Mixed bfloat16 only (else empty): the bfloat16 weights fed on every run in place of their casts (owned; closed
+   * by {@link #close()}).
+   */
+  private final Map<Operand<TBfloat16>, TBfloat16> weights16;
+  private final Precision precision;
   private final Path checkpoint;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
@@ -75,7 +86,9 @@ public abstract class GraphPredictor implements LxmertPredictor {
     this.checkpoint = checkpoint;
     this.graph = new Graph();
     WeightLoader.Read read = null;
+    Bfloat16Sink sink = null;
     ConfigProto sessionConfig = sessionConfig(options);
+    this.precision = resolvePrecision(options.precision());
     // The graph (then its session) is built on a second thread while this one opens the checkpoint (each takes a
     // few hundred ms on a cold JVM; reading tensors meanwhile measured no faster: the 2 cores were then busy). The
     // builder stops at its next scope or weight if the checkpoint turns out not to match the config (a config.json
@@ -88,7 +101,8 @@ public abstract class GraphPredictor implements LxmertPredictor {
         // XLA fuses by itself and has no kernel for TensorFlow's fused ops, so they are left out under XLA.
         KernelFusion fusion = options.xla() ? KernelFusion.OFF
             : KernelFusion.resolve(options.kernelFusion(), options.kernelFusionRequired(), sessionConfig);
-        BuildContext ctx = BuildContext.inference(fusion).withDefects(options.defects());
+        BuildContext ctx = BuildContext.inference(fusion).withDefects(options.defects())
+            .withMixedBfloat16(precision == Precision.BFLOAT16);
         LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph), config, kind, "", TInt32.class, ctx);
         return new Built(m, new Session(graph, sessionConfig));
       } finally {
@@ -103,11 +117,15 @@ public abstract class GraphPredictor implements LxmertPredictor {
       // Weights are fed on every run (TensorFlow shares the fed buffers): read once from the file into tensors,
       // no variables, no assign runs, no second copy.
       WeightLoader.Plan p = WeightLoader.plan(model.scope(), src); // fails before anything is read
-      read = WeightLoader.read(model.scope(), src, p, options.progressFor(p.totalBytes()));
+      sink = new Bfloat16Sink(model.scope());
+      read = WeightLoader.read(model.scope(), src, p, options.progressFor(p.totalBytes()), sink.orNull());
       this.plan = read.plan();
     } catch (RuntimeException | IOException | Error e) {
       if (read != null) {
         read.tensors().values().forEach(TFloat32::close);
+      }
+      if (sink != null) {
+        sink.closeAll();
       }
       // The builder must have stopped before the graph is freed (it would otherwise add ops to freed memory).
       building.cancel(true);
@@ -123,8 +141,99 @@ public abstract class GraphPredictor implements LxmertPredictor {
       }
       throw e;
     }
+    this.weights16 = sink.converted();
     this.weights = read.tensors();
     this.available = Collections.unmodifiableSet(new LinkedHashSet<>(model.outputs().keySet()));
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(GraphPredictor.class);
+
+  /** {@code wanted} on this CPU; AUTO says at INFO what it picked and why. */
+  private static Precision resolvePrecision(Precision wanted) {
+    if (wanted == Precision.FLOAT32) {
+      return wanted;
+    }
+    Bfloat16Support hw = Bfloat16Support.detect();
+    Precision p = wanted.resolve(hw);
+    if (wanted == Precision.AUTO) {
+      LOG.info("precision auto: {} ({})", p.shortName(), hw.describe());
+    }
+    return p;
+  }
+
+  /**
+   * Mixed bfloat16: each weight the graph reads in bfloat16 is cast by TensorFlow's Cast (the rounding the graph's
+   * own cast would do) as soon as it is read, on the reading thread; its float32 tensor is then closed unless the
+   * graph also reads it in float32, so float32 and bfloat16 copies of only the weights in flight coexist. The
+   * bfloat16 tensors are fed in place of their casts. Nothing to do for a float32 graph. Thread-safe (the reading
+   * threads call {@link #keep} at once; a Session may be run from several threads).
+   */
+  private static final class Bfloat16Sink implements WeightLoader.Sink {
+    private final ModelScope ms;
+    private final Map<Operand<TBfloat16>, TBfloat16> out = new java.util.concurrent.ConcurrentHashMap<>();
+    private Graph g;
+    private Session s;
+    private Placeholder<TFloat32> in;
+    private Operand<TBfloat16> cast;
+
+    Bfloat16Sink(ModelScope ms) {
+      this.ms = ms;
+      if (!ms.bfloat16Weights().isEmpty()) {
+        g = new Graph();
+        Ops tf = Ops.create(g);
+        in = tf.placeholder(TFloat32.class);
+        cast = tf.dtypes.cast(in, TBfloat16.class);
+        s = new Session(g);
+      }
+    }
+
+    /** This sink, or null when the graph has no bfloat16 weights (the loader then keeps every tensor). */
+    WeightLoader.Sink orNull() {
+      return s == null ? null : this;
+    }
+
+    @Override
+    public boolean keep(ModelScope.Weight w, TFloat32 t) {
+      Operand<TBfloat16> target = ms.bfloat16Weights().get(w.name());
+      if (target == null) {
+        return true;
+      }
+      // The Result holds only this tensor, which is kept: it is closed with the model, not with the Result.
+      Result r = s.runner().feed(in, t).fetch(cast).run();
+      out.put(target, (TBfloat16) r.get(0));
+      if (ms.readsFloat32(w.name())) {
+        return true;
+      }
+      t.close();
+      return false;
+    }
+
+    /** The bfloat16 tensors by the cast they replace, in the graph's order; closes the conversion session. */
+    Map<Operand<TBfloat16>, TBfloat16> converted() {
+      closeSession();
+      Map<Operand<TBfloat16>, TBfloat16> ordered = new LinkedHashMap<>();
+      for (Operand<TBfloat16> c : ms.bfloat16Weights().values()) {
+        if (out.containsKey(c)) {
+          ordered.put(c, out.get(c));
+        }
+      }
+      return ordered;
+    }
+
+    /** On a failed load: frees every bfloat16 tensor made so far and the session. */
+    void closeAll() {
+      out.values().forEach(TBfloat16::close);
+      out.clear();
+      closeSession();
+    }
+
+    private void closeSession() {
+      if (s != null) {
+        s.close();
+        g.close();
+        s = null;
+      }
+    }
   }
 
   /** What the builder thread makes: the graph and its session. */
@@ -143,7 +252,10 @@ public abstract class GraphPredictor implements LxmertPredictor {
       graphOptions.setOptimizerOptions(org.tensorflow.proto.OptimizerOptions.newBuilder()
           .setGlobalJitLevel(org.tensorflow.proto.OptimizerOptions.GlobalJitLevel.ON_1));
     }
-    if (!options.graphOptimizer()) {
+    if (options.onednnBfloat16Rewrite()) {
+      graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder()
+          .setAutoMixedPrecisionOnednnBfloat16(org.tensorflow.proto.RewriterConfig.Toggle.ON));
+    } else if (!options.graphOptimizer()) {
       graphOptions.setRewriteOptions(org.tensorflow.proto.RewriterConfig.newBuilder().setDisableMetaOptimizer(true));
     }
     return cfg.setGraphOptions(graphOptions).build();
@@ -191,6 +303,11 @@ public abstract class GraphPredictor implements LxmertPredictor {
     return plan;
   }
 
+  /** What the graph computes in: {@link Precision#FLOAT32} or {@link Precision#BFLOAT16} (AUTO resolved). */
+  public Precision precision() {
+    return precision;
+  }
+
   /** The kernels the graph was built with ({@link LoadOptions#kernelFusion()} after any fallback). */
   public KernelFusion kernelFusion() {
     return model.context().fusion();
@@ -220,6 +337,9 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private Session.Runner feedWeights(Session.Runner runner) {
     for (Map.Entry<ModelScope.Weight, TFloat32> e : weights.entrySet()) {
       runner.feed(e.getKey().loadValue(), e.getValue());
+    }
+    for (Map.Entry<Operand<TBfloat16>, TBfloat16> e : weights16.entrySet()) {
+      runner.feed(e.getKey(), e.getValue());
     }
     return runner;
   }
@@ -280,6 +400,9 @@ public abstract class GraphPredictor implements LxmertPredictor {
       session.close();
       graph.close();
       for (TFloat32 t : weights.values()) {
+        t.close();
+      }
+      for (TBfloat16 t : weights16.values()) {
         t.close();
       }
     } finally {

@@ -36,15 +36,28 @@ import java.util.function.LongConsumer;
  *                             when the runtime cannot run {@code kernelFusion}
  * @param defects              deliberate graph defects, for parity mutation tests only (empty; see
  *                             {@link #withDefectsForTesting})
+ * @param precision            {@link Precision#FLOAT32} (default: unchanged numerics, the parity path),
+ *                             {@link Precision#BFLOAT16} (Keras' mixed_bfloat16 written into the graph as casts;
+ *                             fails to load on a CPU without bfloat16 instructions) or {@link Precision#AUTO}
+ * @param onednnBfloat16Rewrite the measured alternative to {@link Precision#BFLOAT16}, kept for the benchmark
+ *                             ({@code lxmert bench --variant graph-bf16-rewrite}): the float32 graph, with
+ *                             TensorFlow's Grappler pass {@code auto_mixed_precision_onednn_bfloat16} inserting the
+ *                             casts at the first run (turns the graph optimizer on; weights stay float32 and are
+ *                             cast on every run). Needs {@code precision} FLOAT32
  */
 public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla,
                           boolean graphOptimizer, KernelFusion kernelFusion, boolean kernelFusionRequired,
-                          Set<GraphDefect> defects) {
+                          Set<GraphDefect> defects, Precision precision, boolean onednnBfloat16Rewrite) {
   private static final LoadOptions DEFAULTS = builder().build();
 
   public LoadOptions {
     Objects.requireNonNull(kernelFusion, "kernelFusion");
     defects = Set.copyOf(defects);
+    Objects.requireNonNull(precision, "precision");
+    if (onednnBfloat16Rewrite && precision != Precision.FLOAT32) {
+      throw new IllegalArgumentException("LoadOptions: the oneDNN bfloat16 rewrite works on the float32 graph; "
+          + "precision " + precision + " already computes in bfloat16, drop one of them");
+    }
     if (xla && kernelFusionRequired && kernelFusion != KernelFusion.OFF) {
       throw new IllegalArgumentException("LoadOptions: kernel fusion " + kernelFusion + " is required, but XLA "
           + "builds the graph without fused kernels; drop one of withXla(true) and withKernelFusionRequired()");
@@ -70,7 +83,7 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   public Builder toBuilder() {
     return new Builder().weightFile(weightFile).threads(intraOpThreads, interOpThreads).progress(progress).xla(xla)
         .graphOptimizer(graphOptimizer).kernelFusion(kernelFusion).kernelFusionRequired(kernelFusionRequired)
-        .defects(defects);
+        .defects(defects).precision(precision).onednnBfloat16Rewrite(onednnBfloat16Rewrite);
   }
 
   public LoadOptions withWeightFile(Path f) {
@@ -94,6 +107,11 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   }
 
   /** The fused kernels to use ({@link KernelFusion#OFF}: Keras' separate ops). */
+  /** The compute precision ({@link Precision}). */
+  public LoadOptions withPrecision(Precision p) {
+    return toBuilder().precision(p).build();
+  }
+
   public LoadOptions withKernelFusion(KernelFusion fusion) {
     return toBuilder().kernelFusion(fusion).build();
   }
@@ -126,8 +144,21 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
     private KernelFusion kernelFusion = KernelFusion.ONEDNN;
     private boolean kernelFusionRequired;
     private Set<GraphDefect> defects = Set.of();
+    private Precision precision = Precision.FLOAT32;
+    private boolean onednnBfloat16Rewrite;
 
     private Builder() {}
+
+    public Builder precision(Precision p) {
+      precision = p;
+      return this;
+    }
+
+    /** See {@link LoadOptions#onednnBfloat16Rewrite()}: for benchmarks. */
+    public Builder onednnBfloat16Rewrite(boolean on) {
+      onednnBfloat16Rewrite = on;
+      return this;
+    }
 
     public Builder weightFile(Path f) {
       weightFile = f;
@@ -173,7 +204,7 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
 
     public LoadOptions build() {
       return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, kernelFusion,
-          kernelFusionRequired, defects);
+          kernelFusionRequired, defects, precision, onednnBfloat16Rewrite);
     }
   }
 }

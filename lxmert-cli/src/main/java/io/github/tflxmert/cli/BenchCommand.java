@@ -37,13 +37,16 @@ import picocli.CommandLine.Spec;
         "Example: ./lxmert bench --model DIR --variant graph --batch 8 --threads 2"})
 final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+  @picocli.CommandLine.Mixin Common.PrecisionOption precision;
 
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory (for "
       + "saved-model variants: a SavedModel directory).")
   Path model;
   @Option(names = "--variant", required = true, description = "graph | graph-no-lm (skips the LM head) | "
       + "graph-grappler (TensorFlow's graph optimizer on) | graph-unfused (Dense and LayerNorm as Keras' separate ops) | "
-      + "graph-xla (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit) | saved-model")
+      + "graph-xla (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit) | graph-bf16 (mixed bfloat16, casts in the graph) | "
+      + "graph-bf16-rewrite (the float32 graph under Grappler's oneDNN bfloat16 rewrite; -unfused: on Keras' separate "
+      + "ops) | saved-model")
   String variant;
   @Option(names = "--config", paramLabel = "FILE", description = "config.json (saved-model variants).")
   Path config;
@@ -70,7 +73,12 @@ final class BenchCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads).withXla(variant.equals("graph-xla"))
         .withGraphOptimizer(variant.equals("graph-grappler"))
-        .withKernelFusion(variant.equals("graph-unfused") ? KernelFusion.OFF : KernelFusion.ONEDNN);
+        .withKernelFusion(variant.equals("graph-unfused") || variant.equals("graph-bf16-rewrite-unfused")
+            ? KernelFusion.OFF : KernelFusion.ONEDNN)
+        .withPrecision(variant.equals("graph-bf16") ? io.github.tflxmert.Precision.BFLOAT16 : precision.precision);
+    if (variant.startsWith("graph-bf16-rewrite")) {   // the measured alternative: Grappler's oneDNN bf16 rewrite
+      opts = opts.toBuilder().precision(io.github.tflxmert.Precision.FLOAT32).onednnBfloat16Rewrite(true).build();
+    }
     try (LxmertPredictor m = variant.equals("saved-model")
         ? SavedModelPredictor.builder(model).config(LxmertConfig.fromJsonFile(config)).intraOpThreads(threads).interOpThreads(threads).open()
         : LxmertForPreTraining.fromPretrained(model, opts)) {
@@ -107,6 +115,7 @@ final class BenchCommand implements Callable<Integer> {
           .put("min_ms", sorted[0]).put("max_ms", sorted[sorted.length - 1]).put("iters", iters)
           .put("throughput_eps", batch / (pct(sorted, 50) / 1e3)).put("peak_rss_mb", peakRssMb());
       if (m instanceof io.github.tflxmert.GraphPredictor g) {
+        o.put("precision", variant.startsWith("graph-bf16-rewrite") ? "bf16-rewrite" : g.precision().shortName());
         o.put("weights_bytes", g.loadPlan().totalBytes());
       }
       spec.commandLine().getOut().println(o.toString());

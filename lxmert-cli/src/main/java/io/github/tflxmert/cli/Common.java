@@ -143,4 +143,33 @@ final class Common {
     @Option(names = "--verbose", description = "Show TensorFlow's native log and stack traces.")
     boolean verbose;
   }
+
+  /** {@code --precision fp32|bf16|auto} (run, bench, parity, export). */
+  static class PrecisionOption {
+    @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16|auto", converter = PrecisionConverter.class,
+        description = "Compute precision of the Java graph: fp32 (default, the parity path), bf16 (mixed bfloat16 "
+            + "as Keras' mixed_bfloat16: matmuls in bfloat16, LayerNorm/softmax/masks/outputs in float32; fails on a "
+            + "CPU without avx512_bf16/amx_bf16), auto (bf16 where the CPU has it, else fp32; says which).")
+    io.github.tflxmert.Precision precision = io.github.tflxmert.Precision.FLOAT32;
+  }
+
+  static final class PrecisionConverter implements picocli.CommandLine.ITypeConverter<io.github.tflxmert.Precision> {
+    @Override
+    public io.github.tflxmert.Precision convert(String value) {
+      try {
+        return io.github.tflxmert.Precision.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new picocli.CommandLine.TypeConversionException("expected fp32, bf16 or auto, found '" + value + "'");
+      }
+    }
+  }
+
+  /** After loading with {@code --precision auto}: one line on stderr saying what was picked and why. */
+  static void reportAuto(io.github.tflxmert.Precision asked, Object model, java.io.PrintWriter err) {
+    if (asked == io.github.tflxmert.Precision.AUTO && model instanceof io.github.tflxmert.GraphPredictor g) {
+      err.println("precision auto: " + g.precision().shortName() + " ("
+          + io.github.tflxmert.Bfloat16Support.detect().describe() + ")");
+      err.flush();
+    }
+  }
 }

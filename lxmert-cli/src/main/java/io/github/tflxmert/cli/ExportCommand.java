@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
 final class ExportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
+  @Mixin Common.PrecisionOption precision;
 
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
   Path model;
@@ -42,6 +43,15 @@ final class ExportCommand implements Callable<Integer> {
       + "cross_encoder_vision_self_attentions [x,B,h,N,N].")
   boolean crossLayerAttentions;
 
+  /**
+   * bf16 exports mixed bfloat16 whatever this machine has (the serving machine runs it); auto exports what this
+   * machine would run.
+   */
+  private io.github.tflxmert.Precision exportPrecision() {
+    return precision.precision == io.github.tflxmert.Precision.AUTO
+        ? precision.precision.resolve(io.github.tflxmert.Bfloat16Support.detect()) : precision.precision;
+  }
+
   @Override
   public Integer call() throws IOException {
     Common.configureLogging(verbosity.verbose);
@@ -56,13 +66,15 @@ final class ExportCommand implements Callable<Integer> {
     SavedModelExporter.Options o = SavedModelExporter.Options.pretraining()
         .withKind(baseModel ? LxmertGraph.Kind.BASE : qa ? LxmertGraph.Kind.QUESTION_ANSWERING
             : LxmertGraph.Kind.PRETRAINING)
-        .withHiddenStates(hiddenStates).withAttentions(attentions).withCrossLayerAttentions(crossLayerAttentions);
+        .withHiddenStates(hiddenStates).withAttentions(attentions).withCrossLayerAttentions(crossLayerAttentions)
+        .withMixedBfloat16(exportPrecision() == io.github.tflxmert.Precision.BFLOAT16);
     Path dir = SavedModelExporter.export(config, WeightSources.checkpointIn(model), out, version, o);
     Path vocab = model.resolve("vocab.txt");
     if (Files.isRegularFile(vocab) && !Files.exists(out.resolve("vocab.txt"))) {
       Files.copy(vocab, out.resolve("vocab.txt")); // so `run --saved-model BASE` finds it (config.json: the exporter)
     }
-    spec.commandLine().getOut().println("exported " + dir + " (signatures serving_default, int64_serving; outputs "
+    spec.commandLine().getOut().println("exported " + dir + " (" + exportPrecision().shortName()
+        + "; signatures serving_default, int64_serving, float32 in and out; outputs "
         + SavedModelExporter.outputKeys(config, o) + ")");
     return 0;
   }

@@ -49,7 +49,8 @@ public final class Lxmert {
         t = t.getCause();
       }
       int code;
-      if (t instanceof IllegalArgumentException || t instanceof IllegalStateException) {
+      if (t instanceof IllegalArgumentException || t instanceof IllegalStateException
+          || t instanceof UnsupportedOperationException) {   // the last: e.g. bf16 on a CPU without it
         err.println("lxmert: " + t.getMessage());
         code = EXIT_USAGE;
       } else if (t instanceof IOException || t instanceof UncheckedIOException) {

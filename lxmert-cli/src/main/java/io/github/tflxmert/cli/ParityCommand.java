@@ -47,6 +47,7 @@ import picocli.CommandLine.Spec;
 final class ParityCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
+  @Mixin Common.PrecisionOption precision;
 
   @Option(names = "--reference", required = true, paramLabel = "DIR", description = "Reference directory.")
   Path reference;
@@ -92,6 +93,9 @@ final class ParityCommand implements Callable<Integer> {
     ParityOptions options;
     try {
       options = ParityOptions.defaults().withTolerance(new Tolerance(rtol, atol)).withStrict(strict);
+      if (precision.precision == io.github.tflxmert.Precision.BFLOAT16) {
+        options = ParityOptions.bfloat16().withTolerance(options.tolerance()); // judged by the bf16 budget
+      }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "--rtol/--atol: " + e.getMessage());
     }
@@ -105,6 +109,16 @@ final class ParityCommand implements Callable<Integer> {
     boolean passed = true;
     try (ReferenceDirectory ref = ReferenceDirectory.open(reference);
          LxmertPredictor model = open()) {
+      Common.reportAuto(precision.precision, model, spec.commandLine().getErr());
+      if (precision.precision == io.github.tflxmert.Precision.AUTO && model instanceof io.github.tflxmert.GraphPredictor g
+          && g.precision() == io.github.tflxmert.Precision.BFLOAT16) {
+        options = ParityOptions.bfloat16().withTolerance(options.tolerance());
+      }
+      root.put("precision", model instanceof io.github.tflxmert.GraphPredictor g ? g.precision().shortName()
+          : precision.precision.shortName());
+      if (options.budget() != null) {
+        w.println("judged by the bfloat16 " + options.budget());
+      }
       for (ReferenceDirectory.Case c : ref.cases()) {
         Set<String> compared = new LinkedHashSet<>(c.outputNames());
         compared.retainAll(model.availableOutputs());
@@ -139,7 +153,7 @@ final class ParityCommand implements Callable<Integer> {
     }
     LoadOptions o = (checkpoint == null ? LoadOptions.defaults() : LoadOptions.defaults().withWeightFile(checkpoint))
         .withXla(xla).withGraphOptimizer(graphOptimizer)
-        .withKernelFusion(unfused ? KernelFusion.OFF : KernelFusion.ONEDNN);
+        .withKernelFusion(unfused ? KernelFusion.OFF : KernelFusion.ONEDNN).withPrecision(precision.precision);
     return LxmertForPreTraining.fromPretrained(choice.model, o);
   }
 

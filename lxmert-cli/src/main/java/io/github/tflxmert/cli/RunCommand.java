@@ -60,6 +60,7 @@ import picocli.CommandLine.Spec;
 final class RunCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
+  @Mixin Common.PrecisionOption precision;
 
   static class ModelChoice {
     @Option(names = "--model", paramLabel = "DIR", description = "HF model directory: config.json, "
@@ -139,9 +140,15 @@ final class RunCommand implements Callable<Integer> {
     VisualFeatures vf = FeatureReader.read(featuresFile, boxesFile, imageSize, imageId);
     Path answerFile = answers != null ? answers : embedded ? modelDir.resolve("answers.json") : null;
     List<String> labels = answerFile == null ? null : Labels.read(answerFile);
+    if (choice.savedModel != null && precision.precision != io.github.tflxmert.Precision.FLOAT32) {
+      throw new IllegalArgumentException("--precision " + precision.precision.shortName() + " applies to the Java "
+          + "graph (--model); a SavedModel computes in the precision it was exported with (export --precision)");
+    }
     ModelClass.Choice modelClass = modelDir == null ? null : modelClassFor(modelDir);
     try (LxmertPredictor model = choice.savedModel != null ? SavedModelPredictor.open(choice.savedModel)
-        : modelClass.modelClass().open(modelDir, Common.withProgressBar(LoadOptions.defaults()))) {
+        : modelClass.modelClass().open(modelDir,
+            Common.withProgressBar(LoadOptions.defaults().withPrecision(precision.precision)))) {
+      Common.reportAuto(precision.precision, model, spec.commandLine().getErr());
       if (model instanceof LxmertForQuestionAnswering qaModel && !qaModel.labels().isEmpty()) {
         if (labels == null) {
           labels = qaModel.labels(); // config.json id2label

@@ -31,15 +31,24 @@ final class ReadmeExamples {
    * command they start with, each with the reason. Every other line must be a {@code ./lxmert} command, so an
    * example added to the README runs by default.
    */
-  static final Map<String, String> NOT_RUN = Map.of(
-      "mvn verify", "the test suite itself: this test runs inside it",
-      "parity-tests/python/install.sh", "Python side: builds the pinned virtual environment (pip, network)",
-      "parity-tests/python/make_fixtures.sh", "Python side: regenerates the committed fixtures (needs the venv)",
-      "parity-tests/python/install_torch.sh", "Python side: builds the PyTorch virtual environment (pip, 5 GB)",
-      "parity-tests/python/make_torch_fixtures.sh", "Python side: regenerates the torch.save fixtures (needs torch)",
-      "./lxmert serve", "a server that runs until it is stopped: ServeCommandTest starts this command, sends it "
-          + "requests and stops it with SIGTERM",
-      "curl", "requests to a running server: ServingServerTest and ServeCommandTest send the same requests");
+  static final Map<String, String> NOT_RUN = Map.ofEntries(
+      Map.entry("mvn verify", "the test suite itself: this test runs inside it"),
+      Map.entry("parity-tests/python/install.sh", "Python side: builds the pinned virtual environment (pip, network)"),
+      Map.entry("parity-tests/python/make_fixtures.sh", "Python side: regenerates the committed fixtures (needs the venv)"),
+      Map.entry("parity-tests/python/install_torch.sh", "Python side: builds the PyTorch venv (pip, network)"),
+      Map.entry("parity-tests/python/make_torch_fixtures.sh", "Python side: regenerates the torch.save fixtures (needs torch)"),
+      Map.entry("./lxmert serve", "a server that runs until it is stopped: ServeCommandTest starts this command, sends "
+          + "it requests and stops it with SIGTERM"),
+      Map.entry("curl", "requests to a running server: ServingServerTest and ServeCommandTest send the same requests"),
+      Map.entry("ONEDNN_MAX_CPU_ISA=AVX2 ./lxmert", "sets an environment variable (a shell): the same check runs in "
+          + "Bfloat16SupportTest (injected environment) and Bf16ParityTest (under ONEDNN_MAX_CPU_ISA=AVX2 in .ci/run)"),
+      Map.entry("bench/bench.sh", "the benchmark: minutes to hours, needs the Python venv"),
+      Map.entry("bench/bf16-strategies.sh", "a benchmark over a base-widths model written by Python"),
+      Map.entry("parity-tests/python/export_reference.py", "Python side: needs the pinned venv (.ci/run step 6 runs it)"),
+      Map.entry("parity-tests/python/check_bf16_export.py", "Python side: needs the pinned venv (.ci/run step 6)"),
+      Map.entry("./lxmert parity --precision auto --reference /tmp/base", "needs the live base-widths reference the "
+          + "line before writes (.ci/run step 6 runs it)"),
+      Map.entry("./lxmert export --model /tmp/base/model", "needs the live base-widths reference (.ci/run step 6)"));
 
   /** One command line of a bash block: its text (continuations joined, comment removed) and its words. */
   record Example(int line, String text, List<String> words) {
@@ -93,7 +102,10 @@ final class ReadmeExamples {
         continue;
       }
       pending.append(stripped);
-      List<String> words = split(pending.toString(), start);
+      String text = pending.toString().strip();
+      // a line that is not run needs no shell-free form (it may use ~ or a variable): kept as written
+      List<String> words = NOT_RUN.keySet().stream().anyMatch(k -> text.equals(k) || text.startsWith(k + " "))
+          ? List.of(text.replaceAll("\\s+#.*$", "").split("\\s+")) : split(pending.toString(), start);
       if (!words.isEmpty()) {
         out.add(new Example(start, String.join(" ", words), words));
       }

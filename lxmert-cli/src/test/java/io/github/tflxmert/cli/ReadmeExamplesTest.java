@@ -57,6 +57,7 @@ class ReadmeExamplesTest {
     m.put("image.tsv", tsvOf(TINY.resolve("cases/b1_equal/inputs"), tmp.resolve("image.tsv")));
     m.put("all_ans.json", answers(TINY.resolve("model/config.json"), tmp.resolve("all_ans.json")));
     m.put("/models/lxmert", tmp.resolve("models/lxmert"));
+    m.put("/models/lxmert-bf16", tmp.resolve("models/lxmert-bf16"));  // Reduced precision: a bf16 export
     m.put("ref/", TINY);
     m.put("ref/model", TINY.resolve("model"));
     m.put("ref/saved_model/1", unzip(TINY.resolve("saved_model.zip"), tmp.resolve("ref-saved-model")).resolve("1"));

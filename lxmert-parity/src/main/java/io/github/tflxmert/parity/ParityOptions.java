@@ -10,8 +10,10 @@ import java.util.Set;
  * @param tolerance    the element-wise tolerance
  * @param strict       true: only {@link Verdict#ALLCLOSE} passes
  * @param scoreTensors names of tensors whose last axis is a score distribution
+ * @param budget       a reduced-precision accuracy budget that passes tensors the tolerance does not, or null
+ *                     (float32 runs: the tolerance alone judges); see {@link #bfloat16()}
  */
-public record ParityOptions(Tolerance tolerance, boolean strict, Set<String> scoreTensors) {
+public record ParityOptions(Tolerance tolerance, boolean strict, Set<String> scoreTensors, Budget budget) {
   /** LXMERT's score outputs: the three heads and the object head's class scores. */
   public static final Set<String> LXMERT_SCORES = Set.of("prediction_logits", "cross_relationship_score",
       "question_answering_score", "obj_predict_head.obj", "obj_predict_head.attr");
@@ -21,6 +23,20 @@ public record ParityOptions(Tolerance tolerance, boolean strict, Set<String> sco
       throw new IllegalArgumentException("parity options: tolerance must be given");
     }
     scoreTensors = Set.copyOf(scoreTensors);
+  }
+
+  /** Options without a budget. */
+  public ParityOptions(Tolerance tolerance, boolean strict, Set<String> scoreTensors) {
+    this(tolerance, strict, scoreTensors, null);
+  }
+
+  /**
+   * For a bfloat16 run against a float32 reference: {@link Budget#BFLOAT16} (cosine >= 0.999, top-1 agreement
+   * >= 99 %) passes what the float32 tolerance does not; strict (Python's float32 noise says nothing about
+   * bfloat16 rounding); LXMERT's score tensors.
+   */
+  public static ParityOptions bfloat16() {
+    return new ParityOptions(Tolerance.FLOAT32, true, LXMERT_SCORES, Budget.BFLOAT16);
   }
 
   /** {@link Tolerance#FLOAT32}, the Python-noise rule on, LXMERT's score tensors. */
@@ -34,14 +50,19 @@ public record ParityOptions(Tolerance tolerance, boolean strict, Set<String> sco
   }
 
   public ParityOptions withTolerance(Tolerance t) {
-    return new ParityOptions(t, strict, scoreTensors);
+    return new ParityOptions(t, strict, scoreTensors, budget);
   }
 
   public ParityOptions withStrict(boolean s) {
-    return new ParityOptions(tolerance, s, scoreTensors);
+    return new ParityOptions(tolerance, s, scoreTensors, budget);
   }
 
   public ParityOptions withScoreTensors(Set<String> names) {
-    return new ParityOptions(tolerance, strict, names);
+    return new ParityOptions(tolerance, strict, names, budget);
+  }
+
+  /** These options with a budget (null: none). */
+  public ParityOptions withBudget(Budget b) {
+    return new ParityOptions(tolerance, strict, scoreTensors, b);
   }
 }

@@ -55,7 +55,7 @@ public final class ParityReport {
     List<TensorComparison> rows = new ArrayList<>();
     for (String name : order.sort(expected.keySet())) {
       rows.add(TensorComparison.compare(name, expected.get(name), actual.get(name), options.tolerance(),
-          options.scoreTensors().contains(name), pythonNoise.get(name), options.strict()));
+          options.scoreTensors().contains(name), pythonNoise.get(name), options.strict(), options.budget()));
     }
     return new ParityReport(title, options, order, rows);
   }
@@ -123,7 +123,12 @@ public final class ParityReport {
     }
     firstDivergence().ifPresent(f -> sb.append(", first divergence ").append(f.tensor()).append(" (")
         .append(block(f.tensor())).append(')').append(f.problem() != null ? ": " + f.problem() : ""));
-    sb.append(" (").append(options.tolerance()).append(options.strict() ? ", strict" : "").append(')');
+    long budget = rows.stream().filter(r -> r.verdict() == Verdict.WITHIN_BUDGET).count();
+    if (options.budget() != null) {
+      sb.append(String.format(Locale.ROOT, " (%d within the budget)", budget));
+    }
+    sb.append(" (").append(options.tolerance()).append(options.strict() ? ", strict" : "")
+        .append(options.budget() != null ? "; " + options.budget() : "").append(')');
     return sb.toString();
   }
 
@@ -132,6 +137,9 @@ public final class ParityReport {
   public String table() {
     StringBuilder sb = new StringBuilder(summary()).append('\n');
     int w = Math.max(6, rows.stream().mapToInt(r -> r.tensor().length()).max().orElse(6));
+    if (options.budget() != null) {
+      return budgetTable(sb, w);
+    }
     String fmt = "%-" + w + "s  %-16s  %9s  %9s  %8s  %-13s  %7s  %-12s  %s%n";
     sb.append(String.format(Locale.ROOT, fmt, "tensor", "shape", "max abs", "max rel", "max ulp", "over",
         "/noise", "rule", "worst element"));
@@ -144,6 +152,28 @@ public final class ParityReport {
           r.problem() != null ? r.problem() : r.worstElement()));
     }
     return sb.toString();
+  }
+
+  /** The table under a budget: the element-wise deviations, then cosine and top-1 agreement. */
+  private String budgetTable(StringBuilder sb, int w) {
+    String fmt = "%-" + w + "s  %-16s  %9s  %9s  %10s  %7s  %-20s  %-9s  %s%n";
+    sb.append(String.format(Locale.ROOT, fmt, "tensor", "shape", "max abs", "max rel", "cosine", "top-1",
+        "top-1 decided rows", "rule", "problem"));
+    for (TensorComparison r : rows) {
+      sb.append(String.format(Locale.ROOT, fmt, r.tensor(), Arrays.toString(r.shape()), num(r.maxAbs()),
+          num(r.maxRel()), Double.isNaN(r.cosine()) ? "-" : String.format(Locale.ROOT, "%.6f", r.cosine()),
+          Double.isNaN(r.top1Agreement()) ? "-" : String.format(Locale.ROOT, "%.1f%%", 100 * r.top1Agreement()),
+          r.top1() == null ? "-" : String.format(Locale.ROOT, "%d/%d (%.1f%%)", r.top1().agreeing(),
+              r.top1().decided(), 100 * r.top1().agreement()),
+          r.verdict().label(), r.problem() != null ? r.problem() : ""));
+    }
+    return sb.toString();
+  }
+
+  /** The lowest cosine over the rows that have one (NaN when none does). */
+  public double minCosine() {
+    return rows.stream().mapToDouble(TensorComparison::cosine).filter(c -> !Double.isNaN(c)).min()
+        .orElse(Double.NaN);
   }
 
   private static String num(double v) {
@@ -159,6 +189,11 @@ public final class ParityReport {
     root.put("atol", options.tolerance().atol());
     root.put("strict", options.strict());
     root.put("noise_factor", NOISE_FACTOR);
+    if (options.budget() != null) {
+      root.put("budget_min_cosine", options.budget().minCosine());
+      root.put("budget_min_top1_agreement", options.budget().minTop1Agreement());
+      root.put("budget_tie_margin", options.budget().tieMargin());
+    }
     root.put("max_abs", maxAbs());
     firstDivergence().ifPresentOrElse(f -> {
       root.put("first_divergence", f.tensor());
@@ -198,6 +233,12 @@ public final class ParityReport {
         putNumber(t, "worst_expected", r.worstExpected());
       }
       t.put("problem", r.problem());
+      putNumber(t, "cosine", r.cosine());
+      putNumber(t, "top1_agreement", r.top1Agreement());
+      if (r.top1() != null) {
+        t.put("top1_decided_rows", r.top1().decided());
+        t.put("top1_decided_agreeing", r.top1().agreeing());
+      }
     }
     return root;
   }

@@ -23,10 +23,23 @@ import java.util.Locale;
  * @param pythonNoise     Python's own eager-vs-traced max abs deviation for this tensor, or null if not recorded
  * @param verdict         which rule passed the tensor, or {@link Verdict#FAILED}
  * @param problem         why the tensor could not pass (missing, shape, NaN/Inf placement), or null
+ * @param cosine          cosine similarity of the whole tensor with the reference ({@link Budget#cosine}); NaN
+ *                        when not compared
+ * @param top1Agreement   for a score tensor, the fraction of rows whose top-1 class agrees with the reference,
+ *                        every row counted ({@link Budget#top1Agreement}); NaN for other tensors or when not compared
+ * @param top1            for a score tensor under a budget, the agreement over the rows that are not ties at the
+ *                        budget's margin ({@link Budget#top1}); null otherwise
  */
 public record TensorComparison(String tensor, long[] shape, long elements, double maxAbs, double maxRel, long maxUlp,
                                long overTolerance, long[] worstIndex, float worstActual, float worstExpected,
-                               int argmaxMismatches, Double pythonNoise, Verdict verdict, String problem) {
+                               int argmaxMismatches, Double pythonNoise, Verdict verdict, String problem,
+                               double cosine, double top1Agreement, Budget.Top1 top1) {
+
+  /** Compares one tensor under a tolerance alone (no budget). */
+  public static TensorComparison compare(String tensor, FloatArray expected, FloatArray actual, Tolerance tol,
+                                         boolean scores, Double pythonNoise, boolean strict) {
+    return compare(tensor, expected, actual, tol, scores, pythonNoise, strict, null);
+  }
 
   /**
    * Compares one tensor.
@@ -35,9 +48,11 @@ public record TensorComparison(String tensor, long[] shape, long elements, doubl
    *                   agree wherever the reference separates its top two values by more than their bounds)
    * @param pythonNoise Python's own deviation for this tensor (eager vs traced), or null
    * @param strict     whether only the fixed tolerance may pass the tensor (no Python-noise rule)
+   * @param budget     a reduced-precision budget that passes a tensor the tolerance does not ({@link Budget}), or
+   *                   null
    */
   public static TensorComparison compare(String tensor, FloatArray expected, FloatArray actual, Tolerance tol,
-                                         boolean scores, Double pythonNoise, boolean strict) {
+                                         boolean scores, Double pythonNoise, boolean strict, Budget budget) {
     if (actual == null) {
       return failed(tensor, expected.shape(), pythonNoise, "missing from the actual outputs");
     }
@@ -82,6 +97,11 @@ public record TensorComparison(String tensor, long[] shape, long elements, doubl
       }
     }
     int mismatches = scores ? argmaxMismatches(expected, actual, tol) : 0;
+    double cosine = Budget.cosine(a, e);
+    int width = expected.rank() > 0 ? (int) expected.dim(-1) : 1;
+    double top1 = scores && expected.rank() > 0 ? Budget.top1Agreement(a, e, width) : Double.NaN;
+    Budget.Top1 decided = scores && budget != null && expected.rank() > 0
+        ? Budget.top1(a, e, width, budget.tieMargin()) : null;
     String problem = null;
     if (firstMisplaced >= 0) {
       worst = firstMisplaced;
@@ -93,6 +113,8 @@ public record TensorComparison(String tensor, long[] shape, long elements, doubl
       verdict = Verdict.FAILED;
     } else if (over == 0 && mismatches == 0) {
       verdict = Verdict.ALLCLOSE;
+    } else if (budget != null && budget.allows(scores, cosine, decided == null ? top1 : decided.agreement())) {
+      verdict = Verdict.WITHIN_BUDGET;
     } else if (!strict && mismatches == 0 && pythonNoise != null && pythonNoise > 0
         && maxAbs <= ParityReport.NOISE_FACTOR * pythonNoise) {
       verdict = Verdict.WITHIN_PYTHON_NOISE;
@@ -101,12 +123,12 @@ public record TensorComparison(String tensor, long[] shape, long elements, doubl
     }
     return new TensorComparison(tensor, expected.shape(), e.length, maxAbs, maxRel, maxUlp, over,
         worst < 0 ? null : Shape.index(expected.shape(), worst), worst < 0 ? Float.NaN : a[worst],
-        worst < 0 ? Float.NaN : e[worst], mismatches, pythonNoise, verdict, problem);
+        worst < 0 ? Float.NaN : e[worst], mismatches, pythonNoise, verdict, problem, cosine, top1, decided);
   }
 
   private static TensorComparison failed(String tensor, long[] shape, Double noise, String problem) {
     return new TensorComparison(tensor, shape, 0, Double.NaN, Double.NaN, 0, 0, null, Float.NaN, Float.NaN, 0, noise,
-        Verdict.FAILED, problem);
+        Verdict.FAILED, problem, Double.NaN, Double.NaN, null);
   }
 
   /** Distance of two finite floats in units in the last place (adjacent floats are 1 apart; +0 and -0 are 0). */

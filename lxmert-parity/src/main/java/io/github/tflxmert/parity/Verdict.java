@@ -10,6 +10,11 @@ public enum Verdict {
    * (never used in strict mode, never for a NaN/Inf misplacement, a shape mismatch or an argmax change).
    */
   WITHIN_PYTHON_NOISE("python-noise"),
+  /**
+   * Not element-wise close, but within a reduced-precision {@link Budget} (cosine for a tensor, top-1 agreement for
+   * a score tensor); only when the options carry a budget ({@link ParityOptions#bfloat16()}).
+   */
+  WITHIN_BUDGET("budget"),
   FAILED("FAIL");
 
   private final String label;

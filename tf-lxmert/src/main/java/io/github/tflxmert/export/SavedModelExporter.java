@@ -2,6 +2,7 @@ package io.github.tflxmert.export;
 
 import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.config.OutputNames;
+import io.github.tflxmert.graph.BuildContext;
 import io.github.tflxmert.graph.LxmertGraph;
 import io.github.tflxmert.graph.ModelScope;
 import io.github.tflxmert.weights.WeightLoader;
@@ -50,33 +51,45 @@ public final class SavedModelExporter {
 
   private SavedModelExporter() {}
 
-  /** What to export. */
+  /**
+   * What to export.
+   *
+   * @param withCrossLayerAttentions also the cross layers' vision→language and self-attentions, which HF drops
+   * @param mixedBfloat16 compute in mixed bfloat16 ({@link BuildContext#mixedBfloat16()}): the signatures still take
+   *                      and return float32 (TF Serving clients do not change); the variables stay float32 and are
+   *                      cast to bfloat16 where the graph multiplies, as Keras' {@code mixed_bfloat16} policy keeps
+   *                      them, so the SavedModel is as large as the float32 one
+   */
   public record Options(LxmertGraph.Kind kind, boolean withHiddenStates, boolean withAttentions,
-                        boolean withCrossLayerAttentions) {
-    /** HF's outputs only (no cross-layer attentions beyond HF's). */
+                        boolean withCrossLayerAttentions, boolean mixedBfloat16) {
+    /** HF's outputs only (no cross-layer attentions beyond HF's), float32. */
     public Options(LxmertGraph.Kind kind, boolean withHiddenStates, boolean withAttentions) {
-      this(kind, withHiddenStates, withAttentions, false);
+      this(kind, withHiddenStates, withAttentions, false, false);
     }
 
     public static Options pretraining() {
-      return new Options(LxmertGraph.Kind.PRETRAINING, false, false, false);
+      return new Options(LxmertGraph.Kind.PRETRAINING, false, false, false, false);
     }
 
     public Options withHiddenStates(boolean on) {
-      return new Options(kind, on, withAttentions, withCrossLayerAttentions);
+      return new Options(kind, on, withAttentions, withCrossLayerAttentions, mixedBfloat16);
     }
 
     public Options withAttentions(boolean on) {
-      return new Options(kind, withHiddenStates, on, withCrossLayerAttentions);
+      return new Options(kind, withHiddenStates, on, withCrossLayerAttentions, mixedBfloat16);
     }
 
     /** Also export the cross layers' vision→language and self-attentions, which HF computes and drops. */
     public Options withCrossLayerAttentions(boolean on) {
-      return new Options(kind, withHiddenStates, withAttentions, on);
+      return new Options(kind, withHiddenStates, withAttentions, on, mixedBfloat16);
     }
 
     public Options withKind(LxmertGraph.Kind k) {
-      return new Options(k, withHiddenStates, withAttentions, withCrossLayerAttentions);
+      return new Options(k, withHiddenStates, withAttentions, withCrossLayerAttentions, mixedBfloat16);
+    }
+
+    public Options withMixedBfloat16(boolean on) {
+      return new Options(kind, withHiddenStates, withAttentions, withCrossLayerAttentions, on);
     }
   }
 
@@ -104,8 +117,9 @@ public final class SavedModelExporter {
     Files.createDirectories(base);
     try (Graph g = new Graph(); WeightSource src = WeightSources.open(checkpoint)) {
       ModelScope ms = new ModelScope(g);
-      LxmertGraph int32 = new LxmertGraph(ms, config, options.kind(), "serving_default_", TInt32.class);
-      LxmertGraph int64 = new LxmertGraph(ms, config, options.kind(), "int64_serving_", TInt64.class);
+      BuildContext ctx = BuildContext.keras().withMixedBfloat16(options.mixedBfloat16());
+      LxmertGraph int32 = new LxmertGraph(ms, config, options.kind(), "serving_default_", TInt32.class, ctx);
+      LxmertGraph int64 = new LxmertGraph(ms, config, options.kind(), "int64_serving_", TInt64.class, ctx);
       Signature sig32 = signature(ms, int32, "serving_default", options);
       Signature sig64 = signature(ms, int64, "int64_serving", options);
       try (Session s = new Session(g)) {

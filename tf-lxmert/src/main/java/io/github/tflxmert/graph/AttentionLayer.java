@@ -22,7 +22,7 @@ final class AttentionLayer {
     attention = new Attention(ms, ctx, path + "/" + coreName, c);
     this.build = ctx;
     dropout = c.hiddenDropoutProb();
-    dense = Layers.Dense.create(ms, path + "/output/dense", c.hiddenSize(), c.hiddenSize(), ctx.fusion());
+    dense = Layers.Dense.create(ms, path + "/output/dense", c.hiddenSize(), c.hiddenSize(), ctx);
     layerNorm = Layers.LayerNorm.create(ms, path + "/output/LayerNorm", c.hiddenSize(), c.layerNormEps(),
         ctx.fusion());
   }

@@ -11,19 +11,30 @@ import org.tensorflow.types.TFloat32;
 /**
  * How one LXMERT graph is built, passed to every block while it builds: which fused kernels the Dense layers and
  * LayerNorms use ({@link KernelFusion}), whether dropout is active (a training graph), and deliberate defects for
- * parity mutation tests ({@link GraphDefect}; empty outside those tests). Immutable; thread-safe.
+ * parity mutation tests ({@link GraphDefect}; empty outside those tests), and the compute precision: float32, or
+ * mixed bfloat16 as Keras' {@code mixed_bfloat16} policy defines it. Immutable; thread-safe.
  *
  * @param fusion  the kernels Dense layers and LayerNorms are built from; {@link KernelFusion#OFF} for graphs that
  *                are exported or trained (the fused ops have no gradient and are internal to TensorFlow)
  * @param dropout dropout of a training graph, or null: no dropout ops at all (the inference graph)
  * @param defects deliberate defects, for parity mutation tests only
+ * @param mixedBfloat16 false: every op in float32 (the parity path). True: Keras' {@code mixed_bfloat16} — every
+ *                matmul (Dense layers, the attention batch matmuls, the LM decoder) in bfloat16 on kernels held in
+ *                bfloat16 (cast once when the weights load, or from the float32 variables in an export graph),
+ *                while the residual stream, LayerNorm statistics, the softmax, the mask arithmetic, embedding sums
+ *                and every output stay float32; inputs and outputs are float32 either way
  */
-public record BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect> defects) {
-  private static final BuildContext KERAS = new BuildContext(KernelFusion.OFF, null, Set.of());
+public record BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect> defects, boolean mixedBfloat16) {
+  private static final BuildContext KERAS = new BuildContext(KernelFusion.OFF, null, Set.of(), false);
 
   public BuildContext {
     Objects.requireNonNull(fusion, "fusion");
     defects = Set.copyOf(defects);
+  }
+
+  /** A float32 context. */
+  public BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect> defects) {
+    this(fusion, dropout, defects, false);
   }
 
   /** Keras' own ops, no dropout, no defect: the graph the exporter writes and the trainer trains without dropout. */
@@ -37,12 +48,17 @@ public record BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect
   }
 
   public BuildContext withDropout(Dropout d) {
-    return new BuildContext(fusion, d, defects);
+    return new BuildContext(fusion, d, defects, mixedBfloat16);
+  }
+
+  /** This context computing in mixed bfloat16 ({@code on}) or float32. */
+  public BuildContext withMixedBfloat16(boolean on) {
+    return new BuildContext(fusion, dropout, defects, on);
   }
 
   /** This context with {@code d} built in; for parity mutation tests only. */
   public BuildContext withDefects(Set<GraphDefect> d) {
-    return new BuildContext(fusion, dropout, d);
+    return new BuildContext(fusion, dropout, d, mixedBfloat16);
   }
 
   public boolean has(GraphDefect defect) {

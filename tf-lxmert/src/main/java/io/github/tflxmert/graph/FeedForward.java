@@ -19,8 +19,8 @@ final class FeedForward {
   private final float dropout;
 
   FeedForward(ModelScope ms, BuildContext ctx, String interPath, String outPath, LxmertConfig c) {
-    inter = Layers.Dense.create(ms, interPath + "/dense", c.hiddenSize(), c.intermediateSize(), ctx.fusion());
-    out = Layers.Dense.create(ms, outPath + "/dense", c.intermediateSize(), c.hiddenSize(), ctx.fusion());
+    inter = Layers.Dense.create(ms, interPath + "/dense", c.hiddenSize(), c.intermediateSize(), ctx);
+    out = Layers.Dense.create(ms, outPath + "/dense", c.intermediateSize(), c.hiddenSize(), ctx);
     layerNorm = Layers.LayerNorm.create(ms, outPath + "/LayerNorm", c.hiddenSize(), c.layerNormEps(), ctx.fusion());
     act = c.hiddenAct();
     this.ctx = ctx;

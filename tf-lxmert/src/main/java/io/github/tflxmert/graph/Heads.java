@@ -7,6 +7,7 @@ import java.util.Map;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
@@ -21,7 +22,7 @@ final class Heads {
     private final String act;
 
     Transform(ModelScope ms, BuildContext ctx, String path, LxmertConfig c) {
-      dense = Layers.Dense.create(ms, path + "/dense", c.hiddenSize(), c.hiddenSize(), ctx.fusion());
+      dense = Layers.Dense.create(ms, path + "/dense", c.hiddenSize(), c.hiddenSize(), ctx);
       layerNorm = Layers.LayerNorm.create(ms, path + "/LayerNorm", c.hiddenSize(), c.layerNormEps(), ctx.fusion());
       act = c.hiddenAct();
     }
@@ -39,16 +40,20 @@ final class Heads {
   static final class LmPrediction {
     private final Transform transform;
     private final Operand<TFloat32> wordEmbeddings;
+    private final Operand<TBfloat16> wordEmbeddings16;
     private final Operand<TFloat32> bias;
     private final int hidden;
     private final int vocab;
     private final KernelFusion fusion;
 
-    LmPrediction(ModelScope ms, BuildContext ctx, LxmertConfig c, Operand<TFloat32> wordEmbeddings) {
+    /** The word embeddings in float32, or ({@code wordEmbeddings16}) bfloat16 under mixed bfloat16; one is null. */
+    LmPrediction(ModelScope ms, BuildContext ctx, LxmertConfig c, Operand<TFloat32> wordEmbeddings,
+                 Operand<TBfloat16> wordEmbeddings16) {
       fusion = ctx.fusion();
       transform = new Transform(ms, ctx, "cls/predictions/transform", c);
       bias = ms.weight("cls/predictions", "bias", c.vocabSize());
       this.wordEmbeddings = wordEmbeddings;
+      this.wordEmbeddings16 = wordEmbeddings16;
       hidden = c.hiddenSize();
       vocab = c.vocabSize();
     }
@@ -58,6 +63,14 @@ final class Heads {
       Operand<TInt32> seq = tf.gather(tf.shape(h), tf.constant(1), tf.constant(0));
       Operand<TFloat32> flat = tf.reshape(h, tf.constant(new int[] {-1, hidden}));              // [B*S,H]
       boolean fused = fusion != KernelFusion.OFF;
+      if (wordEmbeddings16 != null) {   // mixed bfloat16: the decoder in bfloat16, logits widened to float32
+        Operand<TBfloat16> flat16 = tf.dtypes.cast(flat, TBfloat16.class);
+        Operand<TBfloat16> b16 = tf.dtypes.cast(bias, TBfloat16.class);
+        Operand<TBfloat16> l16 = fused ? KernelFusion.fusedMatMul(tf, flat16, wordEmbeddings16, true, b16, false)
+            : tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), b16); // [B*S,V]
+        return tf.reshape(tf.dtypes.cast(l16, TFloat32.class),
+            tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));                          // [B,S,V]
+      }
       Operand<TFloat32> logits = fused ? KernelFusion.fusedMatMul(tf, flat, wordEmbeddings, true, bias, false)
           : tf.linalg.matMul(flat, wordEmbeddings, MatMul.transposeB(true));                   // [B*S,V]
       logits = tf.reshape(logits, tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));   // [B,S,V]
@@ -73,9 +86,9 @@ final class Heads {
 
     Answer(ModelScope ms, BuildContext ctx, LxmertConfig c) {
       long h2 = 2L * c.hiddenSize();
-      fc0 = Layers.Dense.create(ms, "answer_head/logit_fc_._0", c.hiddenSize(), h2, ctx.fusion());
+      fc0 = Layers.Dense.create(ms, "answer_head/logit_fc_._0", c.hiddenSize(), h2, ctx);
       ln2 = Layers.LayerNorm.create(ms, "answer_head/logit_fc_._2", h2, c.layerNormEps(), ctx.fusion());
-      fc3 = Layers.Dense.create(ms, "answer_head/logit_fc_._3", h2, c.numQaLabels(), ctx.fusion());
+      fc3 = Layers.Dense.create(ms, "answer_head/logit_fc_._3", h2, c.numQaLabels(), ctx);
     }
 
     /** pooled [B,H] → [B,num_qa_labels]; the activation is "gelu" whatever hidden_act says. */
@@ -93,15 +106,15 @@ final class Heads {
       transform = new Transform(ms, ctx, "obj_predict_head/transform", c);
       if (c.visualObjLoss()) {
         decoders.put("obj", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.obj", c.hiddenSize(),
-            c.numObjectLabels(), ctx.fusion()));
+            c.numObjectLabels(), ctx));
       }
       if (c.visualAttrLoss()) {
         decoders.put("attr", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.attr", c.hiddenSize(),
-            c.numAttrLabels(), ctx.fusion()));
+            c.numAttrLabels(), ctx));
       }
       if (c.visualFeatLoss()) {
         decoders.put("feat", Layers.Dense.create(ms, "obj_predict_head/decoder_dict.feat", c.hiddenSize(),
-            c.visualFeatDim(), ctx.fusion()));
+            c.visualFeatDim(), ctx));
       }
     }
 

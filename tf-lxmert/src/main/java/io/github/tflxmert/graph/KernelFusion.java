@@ -16,6 +16,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.family.TNumber;
 
 /**
  * Kernel fusion, the one setting for Dense layers and LayerNorms: "fused" in this library means several of Keras'
@@ -170,15 +171,15 @@ public enum KernelFusion {
 
   /**
    * {@code x · kernel + bias}, then exact GELU when {@code gelu}, as one {@code _FusedMatMul}; x [M,in], kernel
-   * [in,out] (or [out,in] used transposed when {@code transposeKernel}), bias [out]. {@code epsilon} and
+   * [in,out] (or [out,in] used transposed when {@code transposeKernel}), bias [out]; float32 or bfloat16. {@code epsilon} and
    * {@code leakyrelu_alpha} only matter for fused ops this library does not use; they are set to the defaults.
    */
-  static Output<TFloat32> fusedMatMul(Ops tf, Operand<TFloat32> x, Operand<TFloat32> kernel, boolean transposeKernel,
-                                      Operand<TFloat32> bias, boolean gelu) {
+  static <T extends TNumber> Output<T> fusedMatMul(Ops tf, Operand<T> x, Operand<T> kernel, boolean transposeKernel,
+                                                  Operand<T> bias, boolean gelu) {
     String[] ops = gelu ? new String[] {"BiasAdd", "GeluExact"} : new String[] {"BiasAdd"};
     return tf.scope().opBuilder(FUSED_MATMUL, "MatMul")
         .addInput(x.asOutput()).addInput(kernel.asOutput()).addInputList(new Output<?>[] {bias.asOutput()})
-        .setAttr("T", DataType.DT_FLOAT).setAttr("transpose_a", false).setAttr("transpose_b", transposeKernel)
+        .setAttr("T", x.asOutput().dataType()).setAttr("transpose_a", false).setAttr("transpose_b", transposeKernel)
         .setAttr("num_args", 1L).setAttr("fused_ops", ops).setAttr("epsilon", 0.0001f)
         .setAttr("leakyrelu_alpha", 0.2f).build().output(0);
   }

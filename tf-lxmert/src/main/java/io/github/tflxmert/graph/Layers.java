@@ -4,8 +4,10 @@ import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.math.Mean;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.family.TType;
 
 /**
  * The Keras building blocks with the exact op order of tf-keras 2.18, so results match Python to the ulp
@@ -17,11 +19,30 @@ public final class Layers {
 
   /**
    * A Keras Dense layer's weights: kernel [in, out] and bias [out], under {@code path}, and the kernels it runs as
-   * ({@link KernelFusion#OFF} for graphs that are exported or trained).
+   * ({@link KernelFusion#OFF} for graphs that are exported or trained). With {@code kernel16} (mixed bfloat16, see
+   * {@link BuildContext#mixedBfloat16()}) the matmul, its bias add and a fused activation run in bfloat16 on the
+   * bfloat16 kernel and the output is cast back to float32, as Keras' {@code mixed_bfloat16} policy computes a
+   * Dense; {@code kernel16} is null in a float32 graph (and {@code kernel} is then the only kernel used).
    */
-  public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion) {
+  public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion,
+                      Operand<TBfloat16> kernel16) {
+    /** A float32 Dense on these weights. */
+    public Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion) {
+      this(kernel, bias, in, out, fusion, null);
+    }
+
+    /** A float32 Dense. */
     public static Dense create(ModelScope ms, String path, long in, long out, KernelFusion fusion) {
-      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion);
+      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion, null);
+    }
+
+    /** A Dense built as {@code ctx} says: float32, or mixed bfloat16 with its kernel held in bfloat16. */
+    public static Dense create(ModelScope ms, String path, long in, long out, BuildContext ctx) {
+      if (!ctx.mixedBfloat16()) {
+        return create(ms, path, in, out, ctx.fusion());
+      }
+      return new Dense(null, ms.weight(path, "bias", out), in, out, ctx.fusion(),
+          ms.weightBfloat16(path, "kernel", in, out));
     }
 
     /**
@@ -35,9 +56,13 @@ public final class Layers {
     /**
      * {@code activation(Dense(x))} ({@code activation} an HF {@code hidden_act} name, or null for none). Fused:
      * [-1, in] → one {@code _FusedMatMul} (bias, and exact GELU with {@link KernelFusion#ONEDNN}) → [..., out],
-     * then any activation not fused.
+     * then any activation not fused. Mixed bfloat16: x cast to bfloat16, the same ops in bfloat16, the result cast
+     * back to float32.
      */
     public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, String activation) {
+      if (kernel16 != null) {
+        return tf.dtypes.cast(apply16(tf, tf.dtypes.cast(x, TBfloat16.class), activation), TFloat32.class);
+      }
       int rank = x.shape().numDimensions();
       Operand<TFloat32> flat = rank == 2 ? x : tf.reshape(x, tf.constant(new int[] {-1, (int) in})); // [M, in]
       if (fusion == KernelFusion.OFF) {
@@ -49,8 +74,34 @@ public final class Layers {
       return activation == null || gelu ? y : activation(tf, activation, y);
     }
 
+    /**
+     * The mixed-bfloat16 Dense on a bfloat16 input, bfloat16 out ({@code x} [..., in] → [..., out]): the bias is
+     * cast to bfloat16 and added in bfloat16, as Keras does under {@code mixed_bfloat16}. Only for a Dense made
+     * with a {@link BuildContext#mixedBfloat16()} context.
+     */
+    public Operand<TBfloat16> apply16(Ops tf, Operand<TBfloat16> x, String activation) {
+      if (kernel16 == null) {
+        throw new IllegalStateException("apply16 on a float32 Dense");
+      }
+      int rank = x.shape().numDimensions();
+      Operand<TBfloat16> flat = rank == 2 ? x : tf.reshape(x, tf.constant(new int[] {-1, (int) in})); // [M, in]
+      Operand<TBfloat16> b = tf.dtypes.cast(bias, TBfloat16.class);
+      if (fusion == KernelFusion.OFF) {
+        Operand<TBfloat16> y = tf.nn.biasAdd(unflatten(tf, x, rank, tf.linalg.matMul(flat, kernel16)), b);
+        return activation == null ? y : activation16(tf, activation, y);
+      }
+      boolean gelu = "gelu".equals(activation) && fusion == KernelFusion.ONEDNN;
+      Operand<TBfloat16> y = unflatten(tf, x, rank, KernelFusion.fusedMatMul(tf, flat, kernel16, false, b, gelu));
+      return activation == null || gelu ? y : activation16(tf, activation, y);
+    }
+
+    /** An activation not fused, computed in float32 and rounded back to bfloat16. */
+    private static Operand<TBfloat16> activation16(Ops tf, String name, Operand<TBfloat16> y) {
+      return tf.dtypes.cast(activation(tf, name, tf.dtypes.cast(y, TFloat32.class)), TBfloat16.class);
+    }
+
     /** y [M, out] → [..., out] with x's leading dimensions (y itself when x has rank 2). */
-    private Operand<TFloat32> unflatten(Ops tf, Operand<TFloat32> x, int rank, Operand<TFloat32> y) {
+    private <T extends TType> Operand<T> unflatten(Ops tf, Operand<?> x, int rank, Operand<T> y) {
       if (rank == 2) {
         return y;
       }

@@ -84,7 +84,7 @@ public final class LxmertGraph {
     Streams encoded = encoders(embedded);
     Operand<TFloat32> pooled = pooler(encoded.lang());
     if (kind == Kind.PRETRAINING) {
-      heads(encoded, pooled, embeddings.wordEmbeddings);
+      heads(encoded, pooled, embeddings);
     } else if (kind == Kind.QUESTION_ANSWERING) {
       answerHead(pooled);
     }
@@ -185,8 +185,7 @@ public final class LxmertGraph {
 
   /** TFLxmertPooler: {@code tanh(dense(lang[:, 0]))}, lang [B,S,H] → [B,H]. */
   private Operand<TFloat32> pooler(Operand<TFloat32> lang) {
-    Layers.Dense dense = Layers.Dense.create(ms, "lxmert/pooler/dense", config.hiddenSize(), config.hiddenSize(),
-        ctx.fusion());
+    Layers.Dense dense = Layers.Dense.create(ms, "lxmert/pooler/dense", config.hiddenSize(), config.hiddenSize(), ctx);
     Ops pool = ms.scope("lxmert/pooler");
     Operand<TFloat32> first = pool.stridedSlice(lang, Indices.all(), Indices.at(0));                  // [B,H]
     Operand<TFloat32> pooled = pool.math.tanh(dense.apply(pool, first));                              // [B,H]
@@ -195,10 +194,10 @@ public final class LxmertGraph {
   }
 
   /** TFLxmertForPreTraining's heads: masked LM (tied to the word embeddings), matching, objects, answers. */
-  private void heads(Streams s, Operand<TFloat32> pooled, Operand<TFloat32> wordEmbeddings) {
-    Heads.LmPrediction lm = new Heads.LmPrediction(ms, ctx, config, wordEmbeddings);
-    Layers.Dense seqRelationship = Layers.Dense.create(ms, "cls/seq_relationship", config.hiddenSize(), 2,
-        ctx.fusion());
+  private void heads(Streams s, Operand<TFloat32> pooled, Embeddings embeddings) {
+    Heads.LmPrediction lm = new Heads.LmPrediction(ms, ctx, config, embeddings.wordEmbeddings,
+        embeddings.wordEmbeddings16);
+    Layers.Dense seqRelationship = Layers.Dense.create(ms, "cls/seq_relationship", config.hiddenSize(), 2, ctx);
     put(OutputNames.PREDICTION_LOGITS, lm.apply(ms.scope("cls/predictions"), s.lang()));              // [B,S,V]
     put(OutputNames.CROSS_RELATIONSHIP_SCORE, seqRelationship.apply(ms.scope("cls/seq_relationship"), pooled));
     if (config.taskObjPredict()) {

@@ -11,6 +11,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Assign;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -37,6 +38,10 @@ public final class ModelScope {
   private final Ops root;
   private final Map<String, Ops> scopes = new HashMap<>();
   private final Map<String, Weight> weights = new LinkedHashMap<>();
+  /** bfloat16 copies of weights, by HF name: a Cast of the float32 value ({@link #weightBfloat16}). */
+  private final Map<String, Operand<TBfloat16>> bfloat16 = new LinkedHashMap<>();
+  /** Weights whose float32 value the graph reads itself (not only through a bfloat16 copy). */
+  private final java.util.Set<String> readAsFloat32 = new java.util.HashSet<>();
   private final Ops loader;
 
   public ModelScope(Graph graph) {
@@ -100,6 +105,42 @@ public final class ModelScope {
    * A second request for the same name returns the same weight (LXMERT's cross-attention is shared).
    */
   public Operand<TFloat32> weight(String scopePath, String leaf, long... shape) {
+    readAsFloat32.add(scopePath + "/" + leaf);
+    return weight32(scopePath, leaf, shape);
+  }
+
+  /**
+   * The weight {@code scopePath/leaf} in bfloat16 [shape]: a {@code Cast} (named {@code leaf_bf16}) of its float32
+   * value, made once per weight. With fed weights the predictor runs these casts once at load and then feeds the
+   * bfloat16 tensors in their place ({@link #bfloat16Weights}), so a weight only read through this copy is held in
+   * bfloat16 alone; in a graph with variables (export) the cast runs on every call, as under Keras'
+   * {@code mixed_bfloat16} policy.
+   */
+  public Operand<TBfloat16> weightBfloat16(String scopePath, String leaf, long... shape) {
+    String name = scopePath + "/" + leaf;
+    Operand<TBfloat16> c = bfloat16.get(name);
+    if (c == null) {
+      Operand<TFloat32> v = weight32(scopePath, leaf, shape);
+      c = scope(scopePath).withName(leaf + "_bf16").dtypes.cast(v, TBfloat16.class);
+      bfloat16.put(name, c);
+    }
+    return c;
+  }
+
+  /** The bfloat16 copies made by {@link #weightBfloat16}, by HF name, in creation order. */
+  public Map<String, Operand<TBfloat16>> bfloat16Weights() {
+    return Collections.unmodifiableMap(bfloat16);
+  }
+
+  /**
+   * Whether the graph reads the float32 value of weight {@code name} other than through its bfloat16 copy (then
+   * the float32 tensor must still be fed).
+   */
+  public boolean readsFloat32(String name) {
+    return readAsFloat32.contains(name);
+  }
+
+  private Operand<TFloat32> weight32(String scopePath, String leaf, long... shape) {
     String name = scopePath + "/" + leaf;
     Weight w = weights.get(name);
     if (w != null) {

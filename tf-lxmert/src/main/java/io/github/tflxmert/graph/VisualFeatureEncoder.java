@@ -22,9 +22,9 @@ final class VisualFeatureEncoder {
     long h = c.hiddenSize();
     this.ctx = ctx;
     dropout = c.hiddenDropoutProb();
-    visnFc = Layers.Dense.create(ms, PATH + "/visn_fc", c.visualFeatDim(), h, ctx.fusion());
+    visnFc = Layers.Dense.create(ms, PATH + "/visn_fc", c.visualFeatDim(), h, ctx);
     visnLayerNorm = Layers.LayerNorm.create(ms, PATH + "/visn_layer_norm", h, c.layerNormEps(), ctx.fusion());
-    boxFc = Layers.Dense.create(ms, PATH + "/box_fc", c.visualPosDim(), h, ctx.fusion());
+    boxFc = Layers.Dense.create(ms, PATH + "/box_fc", c.visualPosDim(), h, ctx);
     boxLayerNorm = Layers.LayerNorm.create(ms, PATH + "/box_layer_norm", h, c.layerNormEps(), ctx.fusion());
   }
 

@@ -262,6 +262,23 @@ public final class WeightLoader {
    * @return the plan and the tensors by weight, in graph order
    */
   public static Read read(ModelScope ms, WeightSource src, Plan plan, LongConsumer progress) throws IOException {
+    return read(ms, src, plan, progress, null);
+  }
+
+  /**
+   * Where each tensor goes as soon as it is read, from the reading threads (so thread-safe): {@code true} keeps it
+   * in the {@link Read} result; {@code false} means the sink took it (and closes it). Mixed bfloat16 uses this to
+   * cast each kernel while the others are still being read, so float32 and bfloat16 copies of only the weights in
+   * flight coexist.
+   */
+  @FunctionalInterface
+  public interface Sink {
+    boolean keep(ModelScope.Weight w, TFloat32 t);
+  }
+
+  /** {@link #read(ModelScope, WeightSource, Plan, LongConsumer)}, each tensor first offered to {@code sink}. */
+  public static Read read(ModelScope ms, WeightSource src, Plan plan, LongConsumer progress, Sink sink)
+      throws IOException {
     if (!ms.fedWeights()) {
       throw new IllegalArgumentException("read() is for a graph with fed weights; use load() for variables");
     }
@@ -287,19 +304,22 @@ public final class WeightLoader {
     Map<ModelScope.Weight, TFloat32> theirTensors = new java.util.concurrent.ConcurrentHashMap<>();
     Map<ModelScope.Weight, TFloat32> myTensors = new LinkedHashMap<>();
     Future<?> other = READERS.submit(() -> {
-      readInto(theirs, src, plan, theirTensors, done, null);
+      readInto(theirs, src, plan, theirTensors, done, null, sink);
       return null;
     });
     try {
       try {
-        readInto(mine, src, plan, myTensors, done, progress);
+        readInto(mine, src, plan, myTensors, done, progress, sink);
       } finally {
         awaitQuietly(other); // the reader must be finished (or failed) before anything is freed or returned
       }
       await(other, "loading weights");
       Map<ModelScope.Weight, TFloat32> tensors = new LinkedHashMap<>();
       for (ModelScope.Weight w : ms.weights().values()) { // graph order
-        tensors.put(w, myTensors.containsKey(w) ? myTensors.get(w) : theirTensors.get(w));
+        TFloat32 t = myTensors.containsKey(w) ? myTensors.get(w) : theirTensors.get(w);
+        if (t != null) {   // null: the sink took it
+          tensors.put(w, t);
+        }
       }
       if (progress != null) {
         progress.accept(done.get());
@@ -314,12 +334,22 @@ public final class WeightLoader {
 
   /** Reads {@code ws} into new tensors put in {@code out} (the caller frees them, also on failure). */
   private static void readInto(List<ModelScope.Weight> ws, WeightSource src, Plan plan,
-                               Map<ModelScope.Weight, TFloat32> out, AtomicLong done, LongConsumer progress)
-      throws IOException {
+                               Map<ModelScope.Weight, TFloat32> out, AtomicLong done, LongConsumer progress,
+                               Sink sink) throws IOException {
     ByteBuffer staging = staging(ws, plan); // for PyTorch kernels, which are transposed on the way in
     long reported = 0;
     for (ModelScope.Weight w : ws) {
-      out.put(w, readWeight(w, src, plan, staging));
+      TFloat32 t = readWeight(w, src, plan, staging);
+      boolean keep;
+      try {
+        keep = sink == null || sink.keep(w, t);
+      } catch (RuntimeException | Error e) {
+        t.close();
+        throw e;
+      }
+      if (keep) {
+        out.put(w, t);
+      }
       long now = done.addAndGet(numel(w.shape()) * 4);
       if (progress != null && now - reported >= CHUNK_BYTES) {
         progress.accept(now);
