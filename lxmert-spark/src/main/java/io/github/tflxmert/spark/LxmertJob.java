@@ -167,13 +167,18 @@ public final class LxmertJob {
     if (args.flag("--pooled-output")) {
       cols.add(col("pooled_output"));
     }
+    // Fail fast on data problems the schema cannot show (feature width, text too long, ...): score the first row
+    // before the real job. It also loads the model on one executor, so the rate below is mostly scoring.
+    long w0 = System.nanoTime();
+    t.transform(in.limit(1)).collectAsList();
+    long warmMs = (System.nanoTime() - w0) / 1_000_000;
     long t0 = System.nanoTime();
     scored.select(cols.toArray(new Column[0])).write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
         .parquet(output);
     double seconds = (System.nanoTime() - t0) / 1e9;
     long rows = spark.read().parquet(output).count();
-    return String.format(Locale.ROOT, "lxmert-spark: rows=%d seconds=%.2f rows_per_s=%.1f output=%s", rows, seconds,
-        rows / seconds, output);
+    return String.format(Locale.ROOT, "lxmert-spark: rows=%d seconds=%.2f rows_per_s=%.1f first_row_ms=%d output=%s",
+        rows, seconds, rows / seconds, warmMs, output);
   }
 
   private static void requireExists(SparkSession spark, String path, String option) throws IOException {

@@ -48,7 +48,7 @@ class LxmertJobTest {
         .write().parquet(in);
     String summary = run("--model", SparkTestSupport.DEMO.toString(), "--input", in, "--output",
         tmp.resolve("out").toString(), "--batch-size", "8");
-    assertTrue(summary.matches("lxmert-spark: rows=30 seconds=[0-9.]+ rows_per_s=[0-9.]+ output=.*"), summary);
+    assertTrue(summary.matches("lxmert-spark: rows=30 seconds=[0-9.]+ rows_per_s=[0-9.]+ first_row_ms=[0-9]+ output=.*"), summary);
     // The reference: one partition, batch size 1 (every row alone, as the Java predictor runs it).
     run("--model", SparkTestSupport.DEMO.toString(), "--input", in, "--output", tmp.resolve("ref").toString(),
         "--batch-size", "1", "--partitions", "1");
