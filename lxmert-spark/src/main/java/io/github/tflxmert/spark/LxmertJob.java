@@ -26,7 +26,8 @@ import static org.apache.spark.sql.functions.unbase64;
  * JSON with question_id, img_id, sent, plus {@code --features} a bottom-up-attention TSV joined by img_id), scores
  * every row with {@link LxmertTransformer} and writes Parquet (question_id, [img_id,] answer, score, match,
  * answers[, pooled_output]). Bad arguments, paths and columns fail on the driver before the scoring job starts.
- * Ends with one summary line on stdout: {@code lxmert-spark: rows=... seconds=... rows_per_s=...}.
+ * Ends with one summary line on stdout: {@code lxmert-spark: rows=... seconds=... rows_per_s=...}. Stateless (one
+ * SparkSession per run, stopped by {@link #main}); not a library entry point.
  */
 public final class LxmertJob {
   private LxmertJob() {}
