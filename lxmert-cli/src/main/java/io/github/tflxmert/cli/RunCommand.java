@@ -1,5 +1,6 @@
 package io.github.tflxmert.cli;
 
+import io.github.tflxmert.array.Scores;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -26,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -199,7 +199,7 @@ final class RunCommand implements Callable<Integer> {
                       boolean qa, List<String> labels, boolean embedded, VisualFeatures vf, String sceneText,
                       ModelClass.Choice modelClass, Map<String, Long> nonFinite) throws IOException {
     PrintWriter w = spec.commandLine().getOut();
-    float[] match = out.has(OutputNames.CROSS_RELATIONSHIP_SCORE) ? softmax(out.crossRelationshipScore().row(0))
+    float[] match = out.has(OutputNames.CROSS_RELATIONSHIP_SCORE) ? Scores.softmax(out.crossRelationshipScore().row(0))
         : null;
     ObjectMapper om = new ObjectMapper();
     ObjectNode root = om.createObjectNode();
@@ -238,14 +238,14 @@ final class RunCommand implements Callable<Integer> {
       }
     }
     for (int pos : masks) {
-      float[] p = softmax(out.predictionLogits().row(0, pos));
+      float[] p = Scores.softmax(out.predictionLogits().row(0, pos));
       ObjectNode m = maskNode.addObject();
       m.put("position", pos);
       ArrayNode cands = m.putArray("top");
       if (!json) {
         w.printf("[MASK] at position %d:%n", pos);
       }
-      for (int id : topK(p, topK)) {
+      for (int id : Scores.topK(p, topK)) {
         String word = tok.idToToken(id);
         cands.addObject().put("token", word).put("id", id).put("probability", p[id]);
         if (!json) {
@@ -255,13 +255,13 @@ final class RunCommand implements Callable<Integer> {
     }
     if (qa) {
       float[] scores = out.questionAnsweringScore().row(0);
-      float[] p = softmax(scores);
+      float[] p = Scores.softmax(scores);
       ArrayNode ans = root.putArray("answers");
       if (!json) {
         w.println("answers (softmax of question_answering_score" + (labels == null ? "; pass --answers FILE for labels"
             : "") + "):");
       }
-      for (int id : topK(p, topK)) {
+      for (int id : Scores.topK(p, topK)) {
         String label = labels != null && id < labels.size() ? labels.get(id) : "#" + id;
         ans.addObject().put("answer", label).put("index", id).put("probability", p[id]);
         if (!json) {
@@ -317,28 +317,5 @@ final class RunCommand implements Callable<Integer> {
         w.println(sb);
       }
     }
-  }
-
-  static float[] softmax(float[] x) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : x) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] e = new double[x.length];
-    for (int i = 0; i < x.length; i++) {
-      e[i] = Math.exp(x[i] - max);
-      sum += e[i];
-    }
-    float[] p = new float[x.length];
-    for (int i = 0; i < x.length; i++) {
-      p[i] = (float) (e[i] / sum);
-    }
-    return p;
-  }
-
-  static int[] topK(float[] p, int k) {
-    return IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble(i -> -p[i]))
-        .limit(k).mapToInt(Integer::intValue).toArray();
   }
 }

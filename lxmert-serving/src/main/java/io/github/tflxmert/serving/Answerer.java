@@ -1,5 +1,6 @@
 package io.github.tflxmert.serving;
 
+import io.github.tflxmert.array.Scores;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -20,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -134,22 +134,22 @@ final class Answerer {
   private ObjectNode report(Encoding enc, List<Integer> masks, LxmertOutputs out, boolean qa, Resources res, int topK) {
     ObjectNode r = JSON.createObjectNode();
     r.set("tokens", JSON.valueToTree(enc.tokens()));
-    float[] match = softmax(out.crossRelationshipScore().row(0));
+    float[] match = Scores.softmax(out.crossRelationshipScore().row(0));
     r.put("match_probability", match[1]);
     ArrayNode mw = r.putArray("masked_words");
     for (int pos : masks) {
-      float[] p = softmax(out.predictionLogits().row(0, pos));
+      float[] p = Scores.softmax(out.predictionLogits().row(0, pos));
       ObjectNode o = mw.addObject();
       o.put("position", pos);
       ArrayNode top = o.putArray("top");
-      for (int id : topK(p, topK)) {
+      for (int id : Scores.topK(p, Math.max(1, topK))) {
         top.addObject().put("token", res.tokenizer().idToToken(id)).put("id", id).put("probability", p[id]);
       }
     }
     if (qa) {
-      float[] p = softmax(out.questionAnsweringScore().row(0));
+      float[] p = Scores.softmax(out.questionAnsweringScore().row(0));
       ArrayNode ans = r.putArray("answers");
-      for (int id : topK(p, topK)) {
+      for (int id : Scores.topK(p, Math.max(1, topK))) {
         String label = res.labels() != null && id < res.labels().size() ? res.labels().get(id) : "#" + id;
         ans.addObject().put("answer", label).put("index", id).put("probability", p[id]);
       }
@@ -219,28 +219,5 @@ final class Answerer {
       throw new ServingException(ServingException.Code.FAILED_PRECONDITION, "model " + m.name()
           + ": cannot read its tokenizer / labels in " + dir + ": " + e.getMessage(), e);
     }
-  }
-
-  static float[] softmax(float[] x) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : x) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] e = new double[x.length];
-    for (int i = 0; i < x.length; i++) {
-      e[i] = Math.exp(x[i] - max);
-      sum += e[i];
-    }
-    float[] p = new float[x.length];
-    for (int i = 0; i < x.length; i++) {
-      p[i] = (float) (e[i] / sum);
-    }
-    return p;
-  }
-
-  static int[] topK(float[] p, int k) {
-    return IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble(i -> -p[i]))
-        .limit(Math.max(1, k)).mapToInt(Integer::intValue).toArray();
   }
 }

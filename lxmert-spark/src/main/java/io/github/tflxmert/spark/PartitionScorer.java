@@ -1,5 +1,6 @@
 package io.github.tflxmert.spark;
 
+import io.github.tflxmert.array.Scores;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.OutputSelection;
@@ -12,13 +13,11 @@ import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
-import java.util.stream.IntStream;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Row;
@@ -136,9 +135,9 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     List<Object> cols = new ArrayList<>(3);
     if (plan.answersOut()) {
       if (qa) {
-        float[] p = softmax(out.questionAnsweringScore().row(b));
+        float[] p = Scores.softmax(out.questionAnsweringScore().row(b));
         List<Row> top = new ArrayList<>();
-        for (int idx : topK(p, plan.topK())) {
+        for (int idx : Scores.topK(p, plan.topK())) {
           top.add(RowFactory.create(model.answer(idx), idx, p[idx]));
         }
         cols.add(seq(top));
@@ -147,7 +146,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
       }
     }
     if (plan.matchOut()) {
-      cols.add(softmax(out.crossRelationshipScore().row(b))[1]);
+      cols.add(Scores.softmax(out.crossRelationshipScore().row(b))[1]);
     }
     if (plan.pooledOut()) {
       float[] v = out.pooledOutput().row(b);
@@ -316,28 +315,5 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
           + " floats (regions × " + width + "), found " + out.length);
     }
     return out;
-  }
-
-  static float[] softmax(float[] x) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : x) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] e = new double[x.length];
-    for (int i = 0; i < x.length; i++) {
-      e[i] = Math.exp(x[i] - max);
-      sum += e[i];
-    }
-    float[] p = new float[x.length];
-    for (int i = 0; i < x.length; i++) {
-      p[i] = (float) (e[i] / sum);
-    }
-    return p;
-  }
-
-  static int[] topK(float[] p, int k) {
-    return IntStream.range(0, p.length).boxed().sorted(Comparator.comparingDouble(i -> -p[i]))
-        .limit(k).mapToInt(Integer::intValue).toArray();
   }
 }

@@ -86,7 +86,7 @@ class LxmertTransformerTest {
           SparkTestSupport.floats(src.getList(4)));
       List<Row> answers = r.getList(r.fieldIndex("answers"));
       assertEquals(3, answers.size());
-      int[] top = PartitionScorer.topK(e[0].data(), 3);
+      int[] top = io.github.tflxmert.array.Scores.topK(e[0].data(), 3);
       float[] scores = new float[3];
       float[] expected = new float[3];
       for (int k = 0; k < 3; k++) {

@@ -42,8 +42,8 @@ final class SparkTestSupport {
         .visualPos(new FloatArray(new long[] {1, n, 4}, boxes)).build();
     LxmertOutputs out = model.predict(in, OutputSelection.of(OutputNames.QUESTION_ANSWERING_SCORE,
         OutputNames.CROSS_RELATIONSHIP_SCORE, OutputNames.POOLED_OUTPUT));
-    float[] qa = PartitionScorer.softmax(out.questionAnsweringScore().row(0));
-    float[] match = PartitionScorer.softmax(out.crossRelationshipScore().row(0));
+    float[] qa = io.github.tflxmert.array.Scores.softmax(out.questionAnsweringScore().row(0));
+    float[] match = io.github.tflxmert.array.Scores.softmax(out.crossRelationshipScore().row(0));
     return new FloatArray[] {vector(qa), vector(match), vector(out.pooledOutput().row(0))};
   }
 
