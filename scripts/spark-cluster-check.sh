@@ -21,10 +21,11 @@ VENV=${LXMERT_PYSPARK_VENV:-$HOME/.cache/tf-lxmert/pyspark-4.0.1}
 JAR=$ROOT/lxmert-spark/target/lxmert-spark-app.jar
 MODEL=$ROOT/lxmert-cli/src/main/resources/io/github/tflxmert/cli/demo-model
 
-if [ ! -x "$VENV/bin/spark-submit" ]; then
-  echo "installing pyspark==4.0.1 into $VENV (about a minute, once)"
+# pyspark.ml needs numpy (pinned as in parity-tests/python/requirements.txt) for the PySpark wrapper check
+if [ ! -x "$VENV/bin/spark-submit" ] || ! "$VENV/bin/python" -c 'import numpy' 2>/dev/null; then
+  echo "installing pyspark==4.0.1 and numpy into $VENV (about a minute, once)"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q pyspark==4.0.1
+  "$VENV/bin/pip" install -q pyspark==4.0.1 numpy==2.0.2
 fi
 SPARK_HOME=$("$VENV/bin/python" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
 export SPARK_HOME
@@ -83,6 +84,10 @@ submit local[1] io.github.tflxmert.spark.SampleData "$JAR" --model "$MODEL" --ou
 submit local[1] $JOB "$JAR" --model "$MODEL" --input "$WORK/sample" --output "$WORK/ref" --threads 1 \
   2> "$WORK/ref.log" | tee "$WORK/ref.out"
 echo "single JVM (local[1]): $(grep '^lxmert-spark:' "$WORK/ref.out")"
+# The PySpark wrapper (lxmert-spark/python/tflxmert_spark) in local[2] on the same rows, against that run.
+"$VENV/bin/python" "$ROOT/lxmert-spark/python/check_pyspark.py" --jar "$JAR" --model "$MODEL" --input "$WORK/sample" \
+  --reference "$WORK/ref" 2> "$WORK/pyspark.log" | tee "$WORK/pyspark.out" | grep -v '^ok ' || true
+grep -q '^pyspark-check: .* PASS$' "$WORK/pyspark.out" || { echo "spark-cluster-check: the PySpark check failed" >&2; exit 1; }
 
 submit "$CLUSTER" $JOB --conf spark.cores.max=1 "$JAR" --model "$MODEL" --input "$WORK/sample" \
   --output "$WORK/out1" --threads 1 2> "$WORK/job1.log" | tee "$WORK/job1.out"
