@@ -2,6 +2,7 @@ package io.github.tflxmert.spark;
 
 import java.util.Arrays;
 import java.util.List;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.BooleanParam;
@@ -21,6 +22,7 @@ import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
 
 /**
  * LXMERT as a Spark ML {@link Transformer}: appends, per row, the top-k answers (softmax of
@@ -275,26 +277,24 @@ public final class LxmertTransformer extends Transformer implements DefaultParam
     if ((Boolean) getOrDefault(checkModelOnDriver)) {
       checkModel(dataset.sparkSession(), plan.model());
     }
-    return dataset.toDF().mapPartitions(new PartitionScorer(plan), Encoders.row(outSchema));
+    // The executors resolve a remote modelPath with the driver's Hadoop configuration (fs.<scheme>.impl,
+    // spark.hadoop.* and what was set at runtime), not a bare new Configuration().
+    var conf = JavaSparkContext.fromSparkContext(dataset.sparkSession().sparkContext())
+        .broadcast(new SerializableConfiguration(dataset.sparkSession().sparkContext().hadoopConfiguration()));
+    return dataset.toDF().mapPartitions(new PartitionScorer(plan, conf), Encoders.row(outSchema));
   }
 
-  /** Fails on the driver when the model path is missing or holds no model (reads only directory listings). */
+  /**
+   * Fails on the driver when the model path is missing or holds no model (reads only directory listings, local or
+   * through the Hadoop FileSystem of the path's scheme).
+   */
   private static void checkModel(SparkSession spark, ModelSpec spec) {
     String p = spec.modelPath();
     if (ModelFiles.isLocal(p)) {
       ModelFiles.kind(ModelFiles.localize(p, spark.sparkContext().hadoopConfiguration()), p);
       return;
     }
-    try {
-      org.apache.hadoop.fs.Path path = new org.apache.hadoop.fs.Path(p);
-      var fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
-      if (!fs.exists(path)) {
-        throw new IllegalArgumentException("modelPath " + p + ": expected an HF model directory or a SavedModel, found "
-            + "no such path on " + fs.getUri());
-      }
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("modelPath " + p + ": cannot check it: " + e.getMessage(), e);
-    }
+    ModelFiles.checkRemote(p, spark.sparkContext().hadoopConfiguration());
   }
 
   @Override

@@ -53,7 +53,7 @@ final class ModelFiles {
     }
     try {
       org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(path);
-      FileSystem fs = src.getFileSystem(conf);
+      FileSystem fs = fileSystem(path, conf);
       if (!fs.exists(src)) {
         throw new IllegalArgumentException("modelPath " + path + ": expected an HF model directory or a SavedModel, "
             + "found no such path on " + fs.getUri());
@@ -64,6 +64,58 @@ final class ModelFiles {
       return dir.resolve(src.getName());
     } catch (IOException e) {
       throw new UncheckedIOException("modelPath " + path + ": cannot copy the model to local disk: " + e.getMessage(), e);
+    }
+  }
+
+  /** The Hadoop FileSystem of a remote path; an unknown scheme fails naming the path and the setting it needs. */
+  static FileSystem fileSystem(String path, Configuration conf) throws IOException {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+    try {
+      return p.getFileSystem(conf);
+    } catch (org.apache.hadoop.fs.UnsupportedFileSystemException e) {
+      String scheme = p.toUri().getScheme();
+      throw new IllegalArgumentException("modelPath " + path + ": expected a local path or a URI whose scheme has a "
+          + "Hadoop FileSystem, found scheme \"" + scheme + "\" with none (put its connector jar on the classpath and "
+          + "set fs." + scheme + ".impl, e.g. --conf spark.hadoop.fs." + scheme + ".impl=CLASS)", e);
+    }
+  }
+
+  /**
+   * Checks a remote model path through its Hadoop FileSystem, reading listings only: an HF model directory
+   * (config.json with model.safetensors or tf_model.h5), a SavedModel directory (saved_model.pb) or a TF Serving
+   * base (numbered version directories, one holding saved_model.pb).
+   *
+   * @throws IllegalArgumentException naming the path, what was expected and what it holds
+   */
+  static void checkRemote(String path, Configuration conf) {
+    try {
+      org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+      FileSystem fs = fileSystem(path, conf);
+      if (!fs.exists(p)) {
+        throw new IllegalArgumentException("modelPath " + path + ": expected an HF model directory or a SavedModel, "
+            + "found no such path on " + fs.getUri());
+      }
+      if (!fs.getFileStatus(p).isDirectory()) {
+        throw new IllegalArgumentException("modelPath " + path + ": expected a directory (HF model directory or "
+            + "SavedModel), found a file");
+      }
+      java.util.Set<String> names = new java.util.TreeSet<>();
+      for (var st : fs.listStatus(p)) {
+        names.add(st.getPath().getName());
+        if (st.isDirectory() && st.getPath().getName().matches("[0-9]+")
+            && fs.exists(new org.apache.hadoop.fs.Path(st.getPath(), "saved_model.pb"))) {
+          return; // TF Serving base with a version
+        }
+      }
+      boolean hf = names.contains("config.json") && (names.contains("model.safetensors")
+          || names.contains("tf_model.h5"));
+      if (!hf && !names.contains("saved_model.pb")) {
+        throw new IllegalArgumentException("modelPath " + path + ": expected an HF model directory (config.json with "
+            + "model.safetensors or tf_model.h5) or a SavedModel (saved_model.pb, or numbered version directories "
+            + "holding one), found " + (names.isEmpty() ? "an empty directory" : names) + " on " + fs.getUri());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("modelPath " + path + ": cannot list it: " + e.getMessage(), e);
     }
   }
 

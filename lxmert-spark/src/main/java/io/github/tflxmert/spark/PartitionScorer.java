@@ -20,6 +20,8 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.SerializableConfiguration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import scala.collection.immutable.Seq;
@@ -34,9 +36,13 @@ import scala.jdk.javaapi.CollectionConverters;
  */
 final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
   private final ScoringPlan plan;
+  /** The driver's Hadoop configuration (spark.hadoop.* and runtime settings: fs.*.impl, credentials), for a
+   *  remote modelPath; read only by the task that loads the model. */
+  private final Broadcast<SerializableConfiguration> hadoopConf;
 
-  PartitionScorer(ScoringPlan plan) {
+  PartitionScorer(ScoringPlan plan, Broadcast<SerializableConfiguration> hadoopConf) {
     this.plan = plan;
+    this.hadoopConf = hadoopConf;
   }
 
   @Override
@@ -44,7 +50,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     if (!input.hasNext()) {
       return input; // empty partition: no model load
     }
-    LoadedModel model = SharedModels.get(plan.model());
+    LoadedModel model = SharedModels.get(plan.model(), () -> hadoopConf.value().value());
     TaskContext tc = TaskContext.get();
     int partition = tc == null ? 0 : tc.partitionId();
     return new Iterator<>() {

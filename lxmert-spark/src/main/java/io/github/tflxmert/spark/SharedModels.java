@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.apache.hadoop.conf.Configuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,9 +31,9 @@ public final class SharedModels {
   private static final class Holder {
     private LoadedModel model;
 
-    synchronized LoadedModel get(ModelSpec spec) {
+    synchronized LoadedModel get(ModelSpec spec, Supplier<Configuration> hadoopConf) {
       if (model == null) {
-        model = LoadedModel.load(spec, new Configuration());
+        model = LoadedModel.load(spec, hadoopConf.get());
         LOADS.incrementAndGet();
         LOG.info("lxmert-spark: loaded model {} in {} ms ({} threads)", spec.modelPath(), model.loadMillis,
             spec.intraOpThreads() == 0 ? "TensorFlow's default" : spec.intraOpThreads());
@@ -48,9 +49,12 @@ public final class SharedModels {
     }
   }
 
-  /** The shared model for a spec, loading it on first use. */
-  static LoadedModel get(ModelSpec spec) {
-    return MODELS.computeIfAbsent(spec, s -> new Holder()).get(spec);
+  /**
+   * The shared model for a spec, loading it on first use; {@code hadoopConf} (asked only for a load) resolves a
+   * remote modelPath's file system.
+   */
+  static LoadedModel get(ModelSpec spec, Supplier<Configuration> hadoopConf) {
+    return MODELS.computeIfAbsent(spec, s -> new Holder()).get(spec, hadoopConf);
   }
 
   /** How many models this JVM has loaded (for tests and job metrics). */

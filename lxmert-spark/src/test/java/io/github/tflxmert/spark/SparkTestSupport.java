@@ -3,6 +3,7 @@ package io.github.tflxmert.spark;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
+import io.github.tflxmert.LxmertPredictor;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.config.OutputNames;
@@ -22,29 +23,37 @@ final class SparkTestSupport {
       .toAbsolutePath().normalize();
 
   static SparkSession session(String name) {
-    return SparkSession.builder().master("local[2]").appName(name)
+    return session(name, java.util.Map.of());
+  }
+
+  /** The session with extra settings (e.g. {@code spark.hadoop.*}). */
+  static SparkSession session(String name, java.util.Map<String, String> extra) {
+    SparkSession.Builder b = SparkSession.builder().master("local[2]").appName(name)
         .config("spark.ui.enabled", "false")
         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.sql.shuffle.partitions", "2").config("spark.default.parallelism", "2")
-        .getOrCreate();
+        .config("spark.sql.shuffle.partitions", "2").config("spark.default.parallelism", "2");
+    extra.forEach(b::config);
+    return b.getOrCreate();
   }
 
   /**
    * What the Java predictor gives for one row on its own (batch of 1, no padding), as {@code lxmert run} does:
    * {softmax(question_answering_score), softmax(cross_relationship_score), pooled_output}.
    */
-  static FloatArray[] reference(LxmertForPreTraining model, LxmertTokenizer tok, String text, float[] feats,
+  static FloatArray[] reference(LxmertPredictor model, LxmertTokenizer tok, String text, float[] feats,
                                 float[] boxes) {
     int f = model.config().visualFeatDim();
     int n = feats.length / f;
     LxmertInputs in = LxmertInputs.builder().inputIds(new int[][] {tok.encode(text).inputIds()})
         .visualFeats(new FloatArray(new long[] {1, n, f}, feats))
         .visualPos(new FloatArray(new long[] {1, n, 4}, boxes)).build();
-    LxmertOutputs out = model.predict(in, OutputSelection.of(OutputNames.QUESTION_ANSWERING_SCORE,
-        OutputNames.CROSS_RELATIONSHIP_SCORE, OutputNames.POOLED_OUTPUT));
+    boolean pooled = model.availableOutputs().contains(OutputNames.POOLED_OUTPUT);
+    LxmertOutputs out = model.predict(in, pooled ? OutputSelection.of(OutputNames.QUESTION_ANSWERING_SCORE,
+        OutputNames.CROSS_RELATIONSHIP_SCORE, OutputNames.POOLED_OUTPUT) : OutputSelection.of(
+        OutputNames.QUESTION_ANSWERING_SCORE, OutputNames.CROSS_RELATIONSHIP_SCORE));
     float[] qa = io.github.tflxmert.array.Scores.softmax(out.questionAnsweringScore().row(0));
     float[] match = io.github.tflxmert.array.Scores.softmax(out.crossRelationshipScore().row(0));
-    return new FloatArray[] {vector(qa), vector(match), vector(out.pooledOutput().row(0))};
+    return new FloatArray[] {vector(qa), vector(match), pooled ? vector(out.pooledOutput().row(0)) : null};
   }
 
   static FloatArray vector(float[] v) {
