@@ -4,15 +4,40 @@
 # checked against a single-JVM (local[1]) run: every input row exactly once, values equal under the project's
 # tolerance model. Then the fault test: one worker (and its executor) killed mid-job; the output must still be
 # complete and duplicate-free. Prints the rates (rows/s) with 1 and 2 workers and the model-load time per executor.
-# Stops everything it started, whatever happens (trap).
+# Also runs the PySpark wrapper (lxmert-spark/python/tflxmert_spark) in local[2] on the same rows against the
+# single-JVM run. Stops everything it started, whatever happens (trap).
 #
 #   scripts/spark-cluster-check.sh                 # ROWS=8000 FAULT_ROWS=16000 by default
 #   ROWS=4000 FAULT_ROWS=20000 scripts/spark-cluster-check.sh
+#   scripts/spark-cluster-check.sh --bench --model DIR [--rows 400]
+#
+# --bench: the figures at a model's own widths (e.g. the random-weight LXMERT-base model that
+# parity-tests/python/bench_python.py write --out DIR writes): a sample of --rows rows with 36 random regions of the
+# model's visual_feat_dim, scored with --threads 1 in one JVM (local[1]) and on one worker of the standalone cluster
+# (1 core), both checked against each other; prints rows/s per core, the model-load time per JVM, the cluster/
+# single-JVM ratio and the core-hours that 10 million questions would take at the cluster's rate.
 #
 # Needs python3 (venv) and PyPI for the first run (about a minute; cached under ~/.cache/tf-lxmert), Java 17 and
 # Maven to build lxmert-spark-app.jar when it is missing. Uses only 127.0.0.1.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=0
+BENCH_MODEL=""
+BENCH_ROWS=400
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bench) BENCH=1 ;;
+    --model) BENCH_MODEL=$2; shift ;;
+    --rows) BENCH_ROWS=$2; shift ;;
+    *) echo "spark-cluster-check: unknown option $1 (expected --bench --model DIR [--rows N])" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$BENCH" = 1 ] && [ ! -f "$BENCH_MODEL/config.json" ]; then
+  echo "spark-cluster-check: --bench --model DIR: expected an HF model directory with config.json, found" \
+    "${BENCH_MODEL:-none}" >&2
+  exit 2
+fi
 ROWS=${ROWS:-8000}
 FAULT_ROWS=${FAULT_ROWS:-16000}
 PORT=${SPARK_MASTER_PORT:-7177}
@@ -59,25 +84,68 @@ except Exception: print(0)'; }
 "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$PORT" \
   --webui-port "$UI" > "$WORK/master.log" 2>&1 &
 PIDS[master]=$!
-for i in 1 2; do
-  "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores 1 --memory 2g \
+WORKERS=2
+WORKER_MEM=2g
+[ "$BENCH" = 1 ] && WORKERS=1 && WORKER_MEM=6g
+for i in $(seq 1 $WORKERS); do
+  "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores 1 --memory $WORKER_MEM \
     --webui-port $((UI + i)) --work-dir "$WORK/work$i" "spark://127.0.0.1:$PORT" > "$WORK/worker$i.log" 2>&1 &
   PIDS[worker$i]=$!
 done
-for _ in $(seq 1 120); do [ "$(alive_workers)" = 2 ] && break; sleep 1; done
-[ "$(alive_workers)" = 2 ] || { echo "spark-cluster-check: the two workers did not register" >&2; exit 1; }
-echo "cluster: master spark://127.0.0.1:$PORT, 2 workers x 1 core"
+for _ in $(seq 1 120); do [ "$(alive_workers)" = $WORKERS ] && break; sleep 1; done
+[ "$(alive_workers)" = $WORKERS ] || { echo "spark-cluster-check: the workers did not register" >&2; exit 1; }
+echo "cluster: master spark://127.0.0.1:$PORT, $WORKERS worker(s) x 1 core"
 
+# Small input splits (64 KiB) give the demo runs many tasks to spread and retry; the bench keeps Spark's defaults.
+DRIVER_MEM=1g EXECUTOR_MEM=1g SPLIT_BYTES=65536
 submit() { # MASTER CLASS ARGS...
   local master=$1 cls=$2; shift 2
-  "$SPARK_HOME/bin/spark-submit" --master "$master" --class "$cls" --driver-memory 1g \
-    --conf spark.executor.memory=1g --conf spark.driver.host=127.0.0.1 --conf spark.driver.bindAddress=127.0.0.1 \
-    --conf spark.ui.enabled=false --conf spark.scheduler.minRegisteredResourcesRatio=1.0 \
-    --conf spark.scheduler.maxRegisteredResourcesWaitingTime=60s \
-    --conf spark.sql.files.maxPartitionBytes=65536 --conf spark.sql.files.openCostInBytes=65536 "$@"
+  local split=(--conf spark.sql.files.maxPartitionBytes=$SPLIT_BYTES --conf spark.sql.files.openCostInBytes=$SPLIT_BYTES)
+  [ "$SPLIT_BYTES" = default ] && split=()
+  "$SPARK_HOME/bin/spark-submit" --master "$master" --class "$cls" --driver-memory $DRIVER_MEM \
+    --conf spark.executor.memory=$EXECUTOR_MEM --conf spark.driver.host=127.0.0.1 \
+    --conf spark.driver.bindAddress=127.0.0.1 --conf spark.ui.enabled=false \
+    --conf spark.scheduler.minRegisteredResourcesRatio=1.0 --conf spark.scheduler.maxRegisteredResourcesWaitingTime=60s \
+    "${split[@]}" "$@"
 }
 CLUSTER=spark://127.0.0.1:$PORT
 JOB=io.github.tflxmert.spark.LxmertJob
+load_ms() { grep -hoE 'loaded model .* in [0-9]+ ms' "$@" 2>/dev/null | sed -E 's/.* in ([0-9]+) ms/\1/' | tr '\n' ' '; }
+rate() { sed -nE 's/.*rows_per_s=([0-9.]+).*/\1/p' "$1"; }
+
+if [ "$BENCH" = 1 ]; then
+  started=$(date +%s)
+  MODEL=$(cd "$BENCH_MODEL" && pwd) SPLIT_BYTES=default DRIVER_MEM=4g EXECUTOR_MEM=4g
+  widths=$("$VENV/bin/python" -c 'import json,sys; c=json.load(open(sys.argv[1]))
+print("hidden=%d heads=%d layers=%d/%d/%d visual_feat_dim=%d answers=%d vocab=%d" % (c["hidden_size"],
+  c["num_attention_heads"], c["l_layers"], c["x_layers"], c["r_layers"], c["visual_feat_dim"], c["num_qa_labels"],
+  c["vocab_size"]))' "$MODEL/config.json")
+  echo "bench: model $MODEL ($widths), $BENCH_ROWS rows x 36 regions, --threads 1, batch size 32"
+  submit local[1] io.github.tflxmert.spark.SampleData "$JAR" --model "$MODEL" --output "$WORK/sample" \
+    --rows "$BENCH_ROWS" --partitions 4 --regions 36 2> "$WORK/sample.log"
+  submit local[1] $JOB "$JAR" --model "$MODEL" --input "$WORK/sample" --output "$WORK/ref" --threads 1 \
+    2> "$WORK/ref.log" > "$WORK/ref.out"
+  echo "single JVM (local[1]): $(grep '^lxmert-spark:' "$WORK/ref.out")"
+  submit "$CLUSTER" $JOB --conf spark.cores.max=1 "$JAR" --model "$MODEL" --input "$WORK/sample" \
+    --output "$WORK/out1" --threads 1 2> "$WORK/job1.log" > "$WORK/job1.out"
+  echo "1 worker:  $(grep '^lxmert-spark:' "$WORK/job1.out")"
+  submit local[1] io.github.tflxmert.spark.CheckOutputs "$JAR" --input "$WORK/sample" --output "$WORK/out1" \
+    --reference "$WORK/ref" 2> "$WORK/check1.log" | tee "$WORK/checks.out"
+  single=$(rate "$WORK/ref.out") one=$(rate "$WORK/job1.out")
+  "$VENV/bin/python" - "$single" "$one" "$(load_ms "$WORK/ref.log")" "$(load_ms "$WORK"/work*/*/*/stderr)" \
+    "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$(( $(date +%s) - started ))" <<'PY'
+import sys
+single, one, load_single, load_exec, cores, load, secs = sys.argv[1:]
+single, one = float(single), float(one)
+print(f"bench: rows_per_s_per_core single_jvm={single:.2f} cluster_1_worker={one:.2f} ratio={one / single:.2f} "
+      f"model_load_ms single_jvm={load_single.strip() or '?'} executor={load_exec.strip() or '?'}")
+print(f"bench: 10M questions at {one:.2f} rows/s per core = {1e7 / one / 3600:.0f} core-hours "
+      f"(e.g. {1e7 / one / 3600 / 200:.1f} h on 50 executors x 4 cores)")
+print(f"bench: host {cores} CPUs, load average {load} at the end (shared: the rates are indicative); {secs} s")
+PY
+  grep -q 'PASS$' "$WORK/checks.out" || { echo "spark-cluster-check: the cluster output differs from the single-JVM run" >&2; exit 1; }
+  exit 0
+fi
 
 submit local[1] io.github.tflxmert.spark.SampleData "$JAR" --model "$MODEL" --output "$WORK/sample" --rows "$ROWS" \
   --partitions 8 2> "$WORK/sample.log"
@@ -95,7 +163,7 @@ echo "1 worker:  $(grep '^lxmert-spark:' "$WORK/job1.out")"
 submit "$CLUSTER" $JOB "$JAR" --model "$MODEL" --input "$WORK/sample" --output "$WORK/out2" --threads 1 \
   2> "$WORK/job2.log" | tee "$WORK/job2.out"
 echo "2 workers: $(grep '^lxmert-spark:' "$WORK/job2.out")"
-echo "model load per executor: $(grep -rhoE 'loaded model .* in [0-9]+ ms' "$WORK"/work*/*/*/stderr | sed -E 's/.* in ([0-9]+) ms/\1 ms/' | tr '\n' ' ')"
+echo "model load per executor (ms): $(load_ms "$WORK"/work*/*/*/stderr)"
 submit local[1] io.github.tflxmert.spark.CheckOutputs "$JAR" --input "$WORK/sample" --output "$WORK/out1" \
   --reference "$WORK/ref" 2> "$WORK/check1.log" | tee -a "$WORK/checks.out"
 submit local[1] io.github.tflxmert.spark.CheckOutputs "$JAR" --input "$WORK/sample" --output "$WORK/out2" \
@@ -130,4 +198,4 @@ echo "fault: driver log lines about the lost executor: $lost; tasks retried: $(g
 submit local[1] io.github.tflxmert.spark.CheckOutputs "$JAR" --input "$WORK/fsample" --output "$WORK/fout" \
   --reference "$WORK/fref" 2> "$WORK/fcheck.log" | tee -a "$WORK/checks.out"
 [ "$(grep -c 'PASS$' "$WORK/checks.out")" = 3 ] || { echo "spark-cluster-check: a check failed" >&2; exit 1; }
-echo "spark-cluster-check: 3 passed, 0 failed"
+echo "spark-cluster-check: 4 passed (PySpark wrapper, 1 worker, 2 workers, worker killed), 0 failed"

@@ -19,8 +19,11 @@ import org.apache.spark.sql.types.StructType;
  * Writes a sample input Parquet for the job from the demo model's three scenes: {@code question_id} (long),
  * {@code img_id}, {@code text}, {@code features} (array&lt;float&gt;, N*F) and {@code boxes} (array&lt;float&gt;,
  * N*4), with questions drawn from the demo model's templates and a random prefix of each scene's regions (so
- * region counts are ragged). Deterministic for a seed. Usage: {@code SampleData --model DIR --output OUT
- * --rows N [--partitions P] [--seed S]}. Stateless.
+ * region counts are ragged). With {@code --regions N} (for a model without scenes, e.g. a random-weight model at
+ * LXMERT-base widths for benchmarks) every row instead gets N regions of random features of the model's
+ * {@code visual_feat_dim} (uniform [0, 1), as ReLU'd detector features are non-negative) and random normalised
+ * boxes. Deterministic for a seed. Usage: {@code SampleData --model DIR --output OUT --rows N [--partitions P]
+ * [--seed S] [--regions N]}. Stateless.
  */
 public final class SampleData {
   private SampleData() {}
@@ -59,6 +62,28 @@ public final class SampleData {
     return out;
   }
 
+  /** {@code rows} rows of {@code regions} random regions of width {@code featDim}, question ids from 0. */
+  static List<Row> randomRows(int featDim, int regions, int rows, long seed) {
+    Random r = new Random(seed);
+    List<Row> out = new ArrayList<>(rows);
+    for (int i = 0; i < rows; i++) {
+      // primitive arrays (Spark converts them): 400 rows of 36 x 2048 are 118 MB, not a gigabyte of boxed floats
+      float[] f = new float[regions * featDim];
+      for (int k = 0; k < f.length; k++) {
+        f[k] = r.nextFloat();
+      }
+      float[] b = new float[regions * 4];
+      for (int k = 0; k < regions; k++) {
+        b[4 * k] = 0.8f * r.nextFloat();
+        b[4 * k + 1] = 0.8f * r.nextFloat();
+        b[4 * k + 2] = b[4 * k] + 0.05f + 0.15f * r.nextFloat();
+        b[4 * k + 3] = b[4 * k + 1] + 0.05f + 0.15f * r.nextFloat();
+      }
+      out.add(RowFactory.create((long) i, "image-" + (i % 100), QUESTIONS[r.nextInt(QUESTIONS.length)], f, b));
+    }
+    return out;
+  }
+
   private static FloatArray squeeze(FloatArray a) {
     return a.rank() == 3 ? new FloatArray(new long[] {a.dim(1), a.dim(2)}, a.data()) : a;
   }
@@ -76,8 +101,12 @@ public final class SampleData {
     SparkSession spark = SparkSession.builder().appName("lxmert-spark-sample").getOrCreate();
     try {
       int n = a.integer("--rows", 1000);
-      Dataset<Row> df = spark.createDataFrame(rows(Path.of(a.get("--model", null)), n, a.integer("--seed", 1), 0),
-          SCHEMA);
+      Path model = Path.of(a.get("--model", null));
+      int regions = a.integer("--regions", 0);
+      List<Row> rows = regions > 0 ? randomRows(io.github.tflxmert.config.LxmertConfig.fromJsonFile(
+          model.resolve("config.json")).visualFeatDim(), regions, n, a.integer("--seed", 1))
+          : rows(model, n, a.integer("--seed", 1), 0);
+      Dataset<Row> df = spark.createDataFrame(rows, SCHEMA);
       df.repartition(a.integer("--partitions", 8)).write().mode(SaveMode.Overwrite).parquet(a.get("--output", null));
       System.out.println("lxmert-spark sample: rows=" + n + " output=" + a.get("--output", null));
     } finally {
@@ -92,7 +121,7 @@ public final class SampleData {
     }
     if (!m.containsKey("--model") || !m.containsKey("--output")) {
       throw new IllegalArgumentException("usage: SampleData --model DIR --output OUT --rows N [--partitions P] "
-          + "[--seed S]");
+          + "[--seed S] [--regions N]");
     }
     return new LxmertJob.Args(m);
   }
