@@ -9,13 +9,14 @@
 #
 #   scripts/spark-cluster-check.sh                 # ROWS=8000 FAULT_ROWS=16000 by default
 #   ROWS=4000 FAULT_ROWS=20000 scripts/spark-cluster-check.sh
-#   scripts/spark-cluster-check.sh --bench --model DIR [--rows 400]
+#   scripts/spark-cluster-check.sh --bench --model DIR [--rows 400] [--workers 1]
 #
 # --bench: the figures at a model's own widths (e.g. the random-weight LXMERT-base model that
 # parity-tests/python/bench_python.py write --out DIR writes): a sample of --rows rows with 36 random regions of the
 # model's visual_feat_dim, scored with --threads 1 in one JVM (local[1]) and on one worker of the standalone cluster
 # (1 core), both checked against each other; prints rows/s per core, the model-load time per JVM, the cluster/
-# single-JVM ratio and the core-hours that 10 million questions would take at the cluster's rate.
+# single-JVM ratio and the core-hours that 10 million questions would take at the cluster's rate. --workers N (a host
+# with N free cores and 6 GB each) also runs N one-core workers and prints the speedup over one.
 #
 # Needs python3 (venv) and PyPI for the first run (about a minute; cached under ~/.cache/tf-lxmert), Java 17 and
 # Maven to build lxmert-spark-app.jar when it is missing. Uses only 127.0.0.1.
@@ -24,12 +25,15 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=0
 BENCH_MODEL=""
 BENCH_ROWS=400
+BENCH_WORKERS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --bench) BENCH=1 ;;
     --model) BENCH_MODEL=$2; shift ;;
     --rows) BENCH_ROWS=$2; shift ;;
-    *) echo "spark-cluster-check: unknown option $1 (expected --bench --model DIR [--rows N])" >&2; exit 2 ;;
+    --workers) BENCH_WORKERS=$2; shift ;;
+    *) echo "spark-cluster-check: unknown option $1 (expected --bench --model DIR [--rows N] [--workers N])" >&2
+       exit 2 ;;
   esac
   shift
 done
@@ -86,7 +90,7 @@ except Exception: print(0)'; }
 PIDS[master]=$!
 WORKERS=2
 WORKER_MEM=2g
-[ "$BENCH" = 1 ] && WORKERS=1 && WORKER_MEM=6g
+[ "$BENCH" = 1 ] && WORKERS=$BENCH_WORKERS && WORKER_MEM=6g
 for i in $(seq 1 $WORKERS); do
   "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 --cores 1 --memory $WORKER_MEM \
     --webui-port $((UI + i)) --work-dir "$WORK/work$i" "spark://127.0.0.1:$PORT" > "$WORK/worker$i.log" 2>&1 &
@@ -122,28 +126,41 @@ print("hidden=%d heads=%d layers=%d/%d/%d visual_feat_dim=%d answers=%d vocab=%d
   c["vocab_size"]))' "$MODEL/config.json")
   echo "bench: model $MODEL ($widths), $BENCH_ROWS rows x 36 regions, --threads 1, batch size 32"
   submit local[1] io.github.tflxmert.spark.SampleData "$JAR" --model "$MODEL" --output "$WORK/sample" \
-    --rows "$BENCH_ROWS" --partitions 4 --regions 36 2> "$WORK/sample.log"
+    --rows "$BENCH_ROWS" --partitions $((4 * WORKERS)) --regions 36 2> "$WORK/sample.log" > /dev/null
   submit local[1] $JOB "$JAR" --model "$MODEL" --input "$WORK/sample" --output "$WORK/ref" --threads 1 \
     2> "$WORK/ref.log" > "$WORK/ref.out"
   echo "single JVM (local[1]): $(grep '^lxmert-spark:' "$WORK/ref.out")"
-  submit "$CLUSTER" $JOB --conf spark.cores.max=1 "$JAR" --model "$MODEL" --input "$WORK/sample" \
-    --output "$WORK/out1" --threads 1 2> "$WORK/job1.log" > "$WORK/job1.out"
-  echo "1 worker:  $(grep '^lxmert-spark:' "$WORK/job1.out")"
-  submit local[1] io.github.tflxmert.spark.CheckOutputs "$JAR" --input "$WORK/sample" --output "$WORK/out1" \
-    --reference "$WORK/ref" 2> "$WORK/check1.log" | tee "$WORK/checks.out"
-  single=$(rate "$WORK/ref.out") one=$(rate "$WORK/job1.out")
-  "$VENV/bin/python" - "$single" "$one" "$(load_ms "$WORK/ref.log")" "$(load_ms "$WORK"/work*/*/*/stderr)" \
+  runs="1"; [ "$WORKERS" -gt 1 ] && runs="1 $WORKERS"
+  for n in $runs; do
+    submit "$CLUSTER" $JOB --conf spark.cores.max=$n "$JAR" --model "$MODEL" --input "$WORK/sample" \
+      --output "$WORK/out$n" --threads 1 2> "$WORK/job$n.log" > "$WORK/job$n.out"
+    echo "$n worker(s): $(grep '^lxmert-spark:' "$WORK/job$n.out")"
+    submit local[1] io.github.tflxmert.spark.CheckOutputs "$JAR" --input "$WORK/sample" --output "$WORK/out$n" \
+      --reference "$WORK/ref" 2> "$WORK/check$n.log" | tee -a "$WORK/checks.out"
+  done
+  "$VENV/bin/python" - "$WORK" "$WORKERS" "$(load_ms "$WORK/ref.log")" "$(load_ms "$WORK"/work*/*/*/stderr)" \
     "$(nproc)" "$(cut -d' ' -f1 /proc/loadavg)" "$(( $(date +%s) - started ))" <<'PY'
-import sys
-single, one, load_single, load_exec, cores, load, secs = sys.argv[1:]
-single, one = float(single), float(one)
-print(f"bench: rows_per_s_per_core single_jvm={single:.2f} cluster_1_worker={one:.2f} ratio={one / single:.2f} "
-      f"model_load_ms single_jvm={load_single.strip() or '?'} executor={load_exec.strip() or '?'}")
+import re, sys
+work, workers, load_single, load_exec, cores, load, secs = sys.argv[1:]
+def rate(name):  # rows / seconds of the job's summary line (more digits than its rows_per_s)
+    m = re.search(r"rows=(\d+) seconds=([\d.]+)", open(f"{work}/{name}.out").read())
+    return int(m.group(1)) / float(m.group(2))
+single, one = rate("ref"), rate("job1")
+print(f"bench: rows_per_s_per_core single_jvm={single:.2f} cluster_1_worker={one:.2f} "
+      f"cluster/single={one / single:.2f} model_load_ms single_jvm={load_single.strip() or '?'} "
+      f"per_executor={load_exec.strip() or '?'}")
+if int(workers) > 1:
+    n = int(workers)
+    many = rate(f"job{n}")
+    print(f"bench: cluster_{n}_workers rows_per_s={many:.2f} speedup={many / one:.2f} (ideal {n}) "
+          f"efficiency={many / one / n:.2f}")
 print(f"bench: 10M questions at {one:.2f} rows/s per core = {1e7 / one / 3600:.0f} core-hours "
-      f"(e.g. {1e7 / one / 3600 / 200:.1f} h on 50 executors x 4 cores)")
-print(f"bench: host {cores} CPUs, load average {load} at the end (shared: the rates are indicative); {secs} s")
+      f"(one task per core, --threads 1; e.g. {1e7 / one / 3600 / 200:.1f} h on 200 cores)")
+print(f"bench: host {cores} CPUs, load average {load} at the end (indicative unless the host was otherwise idle); "
+      f"{secs} s")
 PY
-  grep -q 'PASS$' "$WORK/checks.out" || { echo "spark-cluster-check: the cluster output differs from the single-JVM run" >&2; exit 1; }
+  [ "$(grep -c 'PASS$' "$WORK/checks.out")" = "$(echo $runs | wc -w)" ] || {
+    echo "spark-cluster-check: a cluster output differs from the single-JVM run" >&2; exit 1; }
   exit 0
 fi
 
