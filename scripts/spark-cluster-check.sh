@@ -85,8 +85,18 @@ alive_workers() { master_json | "$VENV/bin/python" -c 'import json,sys
 try: print(json.load(sys.stdin).get("aliveworkers", 0))
 except Exception: print(0)'; }
 
-"$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$PORT" \
-  --webui-port "$UI" > "$WORK/master.log" 2>&1 &
+# Two runs on one host must not share a cluster: Spark would move this master to the next free port while the
+# workers and jobs below joined the other run's master on $PORT. Refuse taken ports, and let the master fail rather
+# than move (spark.port.maxRetries=0).
+for p in "$PORT" "$UI" $((UI + 1)) $((UI + 2)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "spark-cluster-check: port $p on 127.0.0.1 is in use (another cluster check?); choose free ones with" \
+      "SPARK_MASTER_PORT and SPARK_MASTER_WEBUI_PORT (UI, UI+1, UI+2)" >&2
+    exit 1
+  fi
+done
+SPARK_MASTER_OPTS="${SPARK_MASTER_OPTS:-} -Dspark.port.maxRetries=0" "$SPARK_HOME/bin/spark-class" \
+  org.apache.spark.deploy.master.Master --host 127.0.0.1 --port "$PORT" --webui-port "$UI" > "$WORK/master.log" 2>&1 &
 PIDS[master]=$!
 WORKERS=2
 WORKER_MEM=2g
