@@ -14,6 +14,7 @@ import java.util.SortedSet;
 import java.util.TreeSet;
 import org.tensorflow.proto.AttrValue;
 import org.tensorflow.proto.CollectionDef;
+import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.FunctionDef;
 import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.MetaGraphDef;
@@ -81,10 +82,12 @@ public final class OpInventory {
   private final SortedSet<String> opTypes;
   private final SortedSet<String> functionNames;
   private final Set<String> saverNodes;
+  private final List<OpUse> bfloat16Uses;
 
   private OpInventory(List<OpUse> uses, List<Finding> findings, SortedSet<String> opTypes,
-                      SortedSet<String> functionNames, Set<String> saverNodes) {
+                      SortedSet<String> functionNames, Set<String> saverNodes, List<OpUse> bfloat16Uses) {
     this.uses = List.copyOf(uses);
+    this.bfloat16Uses = List.copyOf(bfloat16Uses);
     this.findings = List.copyOf(findings);
     this.opTypes = Collections.unmodifiableSortedSet(opTypes);
     this.functionNames = Collections.unmodifiableSortedSet(functionNames);
@@ -112,26 +115,30 @@ public final class OpInventory {
     saverOnly.removeAll(general.keySet());
 
     List<OpUse> uses = new ArrayList<>();
+    List<OpUse> bf16 = new ArrayList<>();
     List<Finding> findings = new ArrayList<>();
     SortedSet<String> opTypes = new TreeSet<>();
     for (NodeDef n : g.getNodeList()) {
       add(new OpUse(n.getOp(), n.getName(), null, List.of(), saverNodes.contains(n.getName())), n, library, uses,
-          findings, opTypes);
+          findings, opTypes, bf16);
     }
     for (FunctionDef f : library.values()) {
       String name = f.getSignature().getName();
       List<String> path = callPath(name, general.containsKey(name) ? general : saver);
       for (NodeDef n : f.getNodeDefList()) {
         add(new OpUse(n.getOp(), n.getName(), name, path, saverOnly.contains(name)), n, library, uses, findings,
-            opTypes);
+            opTypes, bf16);
       }
     }
-    return new OpInventory(uses, findings, opTypes, new TreeSet<>(library.keySet()), saverNodes);
+    return new OpInventory(uses, findings, opTypes, new TreeSet<>(library.keySet()), saverNodes, bf16);
   }
 
   private static void add(OpUse u, NodeDef n, Map<String, FunctionDef> library, List<OpUse> uses,
-                          List<Finding> findings, Set<String> opTypes) {
+                          List<Finding> findings, Set<String> opTypes, List<OpUse> bf16) {
     uses.add(u);
+    if (!u.inSaverSubgraph() && hasBfloat16(n)) {
+      bf16.add(u);
+    }
     if (!library.containsKey(u.opType())) {
       opTypes.add(u.opType());
     }
@@ -139,6 +146,16 @@ public final class OpInventory {
     if (reason != null) {
       findings.add(new Finding(u, reason));
     }
+  }
+
+  /** Whether a type attribute of the node ({@code T}, {@code dtype}, {@code DstT}, a type list, ...) is bfloat16. */
+  static boolean hasBfloat16(NodeDef n) {
+    for (AttrValue v : n.getAttrMap().values()) {
+      if (v.getType() == DataType.DT_BFLOAT16 || v.getList().getTypeList().contains(DataType.DT_BFLOAT16)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Who first called a function: a graph node or another function. */
@@ -192,6 +209,15 @@ public final class OpInventory {
   }
 
   /** Every node whose op the deny-list names (whether or not a policy allows it), in graph-then-library order. */
+  /**
+   * The nodes outside the saver subgraph with a bfloat16 type attribute (a bfloat16 MatMul, a Cast to or from
+   * bfloat16, ...), in graph then function-library order: a model that computes in bfloat16, which needs bfloat16
+   * instructions ({@code Bfloat16Support}). Restoring bfloat16 variables alone does not count.
+   */
+  public List<OpUse> bfloat16Uses() {
+    return bfloat16Uses;
+  }
+
   public List<Finding> findings() {
     return findings;
   }

@@ -2,6 +2,7 @@ package io.github.tflxmert.savedmodel;
 
 import io.github.tflxmert.array.FloatArray;
 import io.github.tflxmert.array.IntArray;
+import io.github.tflxmert.Bfloat16Support;
 import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
@@ -348,6 +349,7 @@ public final class SavedModelPredictor implements LxmertPredictor {
     private Integer intraOpThreads;
     private Integer interOpThreads;
     private Collection<String> allowedOps = List.of();
+    private Bfloat16Support hardware;
 
     private Builder(Path path) {
       this.path = path;
@@ -403,11 +405,24 @@ public final class SavedModelPredictor implements LxmertPredictor {
     }
 
     /**
+     * The bfloat16 hardware to check a SavedModel that computes in bfloat16 against (default
+     * {@link Bfloat16Support#detect()}, this machine); tests pass one with other CPU flags or environment.
+     */
+    public Builder hardware(Bfloat16Support support) {
+      this.hardware = support;
+      return this;
+    }
+
+    /**
      * Checks and loads the SavedModel.
      *
      * @throws IllegalArgumentException if the directory, signature, inputs or config do not fit (naming what
      *     the SavedModel has), or TensorFlow cannot load it
      * @throws UnsafeSavedModelException if it holds ops on the deny-list that were not allowed
+     * @throws UnsupportedOperationException if it computes in bfloat16 (e.g. {@code lxmert export --precision
+     *     bf16}) and this CPU cannot run bfloat16 in hardware, with one line naming the SavedModel, a bfloat16 op
+     *     and what is missing (as {@code --precision bf16} says it): TensorFlow would otherwise emulate bfloat16
+     *     or, with oneDNN capped below it, die with SIGILL on the first call
      */
     public SavedModelPredictor open() throws IOException {
       ConfigProto cp = configProto;
@@ -424,6 +439,7 @@ public final class SavedModelPredictor implements LxmertPredictor {
       SavedModelLoader loader = SavedModelLoader.builder().tags(tags).configProto(cp).allowOps(allowedOps).build();
       SavedModelLocation loc = SavedModelLocation.resolve(path);
       MetaGraphDef mg = loader.check(loc);
+      checkBfloat16(loc, mg);
       Map<String, SignatureInfo> sigs = new TreeMap<>();
       mg.getSignatureDefMap().forEach((k, v) -> sigs.put(k, SignatureInfo.of(k, v)));
       SignatureInfo sig = LxmertSignature.choose(sigs, signature, loc.dir());
@@ -457,6 +473,21 @@ public final class SavedModelPredictor implements LxmertPredictor {
       LOG.info("{}: opened signature '{}' (ids {}), config {}, {} outputs available", loc, sig.key(), p.idDtype(),
           source, p.available.size());
       return p;
+    }
+
+    private void checkBfloat16(SavedModelLocation loc, MetaGraphDef mg) {
+      List<OpInventory.OpUse> bf16 = OpInventory.of(mg).bfloat16Uses();
+      if (bf16.isEmpty()) {
+        return;
+      }
+      Bfloat16Support hw = hardware != null ? hardware : Bfloat16Support.detect();
+      if (!hw.available()) {
+        OpInventory.OpUse first = bf16.stream().filter(u -> u.opType().contains("MatMul")).findFirst()
+            .orElse(bf16.get(0));
+        throw new UnsupportedOperationException(loc.dir() + ": the SavedModel computes in bfloat16 (" + bf16.size()
+            + " bfloat16 ops, e.g. " + first.opType() + " at " + first.where() + "); precision bf16: "
+            + hw.missing());
+      }
     }
   }
 }

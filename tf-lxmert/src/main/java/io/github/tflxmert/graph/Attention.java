@@ -65,10 +65,23 @@ final class Attention {
     Operand<TBfloat16> q = splitHeads(tf, query.apply16(tf, h16, null), batch);    // [B,h,Q,d]
     Operand<TBfloat16> k = splitHeads(tf, key.apply16(tf, c16, null), batch);      // [B,h,K,d]
     Operand<TBfloat16> v = splitHeads(tf, value.apply16(tf, c16, null), batch);    // [B,h,K,d]
-    Operand<TBfloat16> scores = tf.train.batchMatMul(q, k, TBfloat16.class, BatchMatMul.adjY(true)); // [B,h,Q,K]
+    Operand<TBfloat16> scores = batchMatMulV2(tf, q, k, true);                                       // [B,h,Q,K]
     Operand<TFloat32> probs = probabilities(tf, tf.dtypes.cast(scores, TFloat32.class), mask);
-    Operand<TBfloat16> ctx = tf.train.batchMatMul(tf.dtypes.cast(probs, TBfloat16.class), v, TBfloat16.class);
+    Operand<TBfloat16> ctx = batchMatMulV2(tf, tf.dtypes.cast(probs, TBfloat16.class), v, false);     // [B,h,Q,d]
     return new Result(tf.dtypes.cast(mergeHeads(tf, ctx, batch), TFloat32.class), probs);
+  }
+
+  /**
+   * {@code x · y} (y transposed when {@code adjY}) as {@code BatchMatMulV2}, the op Python's {@code tf.matmul}
+   * builds. TF Java's {@code tf.train.batchMatMul} builds {@code BatchMatMulV3}, which TensorFlow's oneDNN pass does
+   * not rewrite, so in bfloat16 it would run on Eigen's kernel instead of oneDNN's (AMX) matmul. Only the mixed
+   * bfloat16 path uses it; the float32 path keeps its ops.
+   */
+  private static Operand<TBfloat16> batchMatMulV2(Ops tf, Operand<TBfloat16> x, Operand<TBfloat16> y, boolean adjY) {
+    return tf.scope().opBuilder("BatchMatMulV2", "BatchMatMulV2")
+        .addInput(x.asOutput()).addInput(y.asOutput())
+        .setAttr("T", org.tensorflow.proto.DataType.DT_BFLOAT16).setAttr("adj_x", false).setAttr("adj_y", adjY)
+        .build().<TBfloat16>output(0);
   }
 
   /** scores [B,h,Q,K] → softmax(scores / sqrt(d) + mask), in float32. */

@@ -66,8 +66,9 @@ final class Heads {
       if (wordEmbeddings16 != null) {   // mixed bfloat16: the decoder in bfloat16, logits widened to float32
         Operand<TBfloat16> flat16 = tf.dtypes.cast(flat, TBfloat16.class);
         Operand<TBfloat16> b16 = tf.dtypes.cast(bias, TBfloat16.class);
-        Operand<TBfloat16> l16 = fused ? KernelFusion.fusedMatMul(tf, flat16, wordEmbeddings16, true, b16, false)
-            : tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), b16); // [B*S,V]
+        // MatMul, not _FusedMatMul: oneDNN's matmul primitive (AMX where the CPU has it), see Layers.Dense.apply16
+        Operand<TBfloat16> l16 =
+            tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), b16);   // [B*S,V]
         return tf.reshape(tf.dtypes.cast(l16, TFloat32.class),
             tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));                          // [B,S,V]
       }

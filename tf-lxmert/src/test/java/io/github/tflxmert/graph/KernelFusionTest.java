@@ -97,6 +97,63 @@ class KernelFusionTest {
     assertEquals(!geluFused && "gelu".equals(act), fusedTypes.contains("Erf"), "Erf left only when GELU is not fused");
   }
 
+  /**
+   * Mixed bfloat16 Dense: a plain MatMul + BiasAdd in bfloat16 at every fusion level, never {@code _FusedMatMul}
+   * (oneDNN runs a bfloat16 _FusedMatMul on fed weights as an inner product without AMX, a MatMul on AMX), with
+   * values within bfloat16 rounding of the float32 layer.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"ONEDNN", "BIAS_ADD", "OFF"})
+  void bfloat16DenseIsAPlainMatMulAtEveryFusionLevel(KernelFusion fusion) {
+    // bfloat16 matmuls where oneDNN is capped below bfloat16 (ONEDNN_MAX_CPU_ISA=AVX2) die with SIGILL
+    assumeTrue(io.github.tflxmert.Bfloat16Support.detect().available(),
+        () -> io.github.tflxmert.Bfloat16Support.detect().missing());
+    long in = 64;
+    long out = 96;
+    Random r = new Random(11);
+    try (Graph g = new Graph(); Session s = new Session(g, CONFIG);
+         TFloat32 x = TFloat32.tensorOf(Shape.of(3, 17, in));
+         TFloat32 k = TFloat32.tensorOf(Shape.of(in, out));
+         TFloat32 b = TFloat32.tensorOf(Shape.of(out))) {
+      x.scalars().forEach(v -> v.setFloat((float) r.nextGaussian()));
+      k.scalars().forEach(v -> v.setFloat((float) (r.nextGaussian() * 0.1)));
+      b.scalars().forEach(v -> v.setFloat((float) (r.nextGaussian() * 0.1)));
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> xp = tf.placeholder(TFloat32.class,
+          org.tensorflow.op.core.Placeholder.shape(Shape.of(3, 17, in)));
+      Operand<TFloat32> kp = tf.placeholder(TFloat32.class);
+      Operand<TFloat32> bp = tf.placeholder(TFloat32.class);
+      var k16 = tf.dtypes.cast(kp, org.tensorflow.types.TBfloat16.class);
+      Operand<TFloat32> y16 = new Layers.Dense(null, bp, in, out, fusion, k16).apply(tf, xp, "gelu");
+      Operand<TFloat32> y32 = new Layers.Dense(kp, bp, in, out, KernelFusion.OFF).apply(tf, xp, "gelu");
+      List<String> bf16Types = new ArrayList<>();
+      for (Iterator<GraphOperation> it = g.operations(); it.hasNext(); ) {
+        GraphOperation op = it.next();
+        if (op.numOutputs() > 0 && op.output(0).dataType() == org.tensorflow.proto.DataType.DT_BFLOAT16) {
+          bf16Types.add(op.type());
+        }
+      }
+      assertTrue(bf16Types.contains("MatMul") && bf16Types.contains("BiasAdd")
+          && !bf16Types.contains(KernelFusion.FUSED_MATMUL), "bfloat16 ops: " + bf16Types);
+      try (Result res = s.runner().feed(xp, x).feed(kp, k).feed(bp, b).fetch(y16).fetch(y32).run()) {
+        float[] a = new float[3 * 17 * 96];
+        float[] e = new float[a.length];
+        ((TFloat32) res.get(0)).asRawTensor().data().asFloats().read(a);
+        ((TFloat32) res.get(1)).asRawTensor().data().asFloats().read(e);
+        double dot = 0;
+        double na = 0;
+        double ne = 0;
+        for (int i = 0; i < a.length; i++) {
+          dot += (double) a[i] * e[i];
+          na += (double) a[i] * a[i];
+          ne += (double) e[i] * e[i];
+        }
+        double cosine = dot / Math.sqrt(na * ne);
+        assertTrue(cosine >= 0.999 && cosine < 1, "cosine with float32 " + cosine);
+      }
+    }
+  }
+
   @Test
   void probeFindsFusedGeluOnX86WithOneDnn() {
     String arch = System.getProperty("os.arch");
