@@ -25,6 +25,8 @@ final class Common {
   /** Unpacks the embedded default model into a temporary directory (deleted on exit). */
   static Path defaultModelDir() throws IOException {
     Path dir = Files.createTempDirectory("lxmert-default-model");
+    // deleteOnExit deletes in reverse order of registration: the directory first registered goes last, once empty
+    dir.toFile().deleteOnExit();
     for (String f : DEFAULT_FILES) {
       try (InputStream in = Common.class.getResourceAsStream("demo-model/" + f)) {
         if (in == null) {
@@ -34,7 +36,6 @@ final class Common {
       }
       dir.resolve(f).toFile().deleteOnExit();
     }
-    dir.toFile().deleteOnExit();
     return dir;
   }
 
