@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
  * TF Serving's REST API on the JDK's HTTP server:
  * <ul>
  *   <li>{@code GET /v1/models/{name}[/versions/{v}]}: {@code {"model_version_status": [...]}}</li>
+ *   <li>{@code /v1/models/{name}/labels/{label}...}: wherever {@code /versions/{v}} is taken, the version that
+ *       label names (404 for a label not configured)</li>
  *   <li>{@code GET /v1/models/{name}[/versions/{v}]/metadata}: {@code {"model_spec", "metadata":
  *       {"signature_def": ...}}}</li>
  *   <li>{@code POST /v1/models/{name}[/versions/{v}]:predict}: row format {@code {"instances": [...]}} answered
@@ -130,12 +132,12 @@ public final class RestApi implements AutoCloseable {
       } else {
         Matcher m = PATH.matcher(path);
         if (!m.matches()) {
-          throw ServingException.notFound("path " + path + ": expected /v1/models/{name}[/versions/{v}]"
+          throw ServingException.notFound("path " + path + ": expected /v1/models/{name}[/versions/{v}|/labels/{label}]"
               + "[:predict|/metadata] or /monitoring/prometheus/metrics");
         }
         model = m.group(1);
-        OptionalLong version = parseVersion(m.group(2));
-        String label = m.group(3);
+        OptionalLong version = m.group(3) != null
+            ? OptionalLong.of(core.models().get(model).versionForLabel(m.group(3))) : parseVersion(m.group(2));
         String what = m.group(4);
         if (":answer".equals(what)) {
           api = "answer";
@@ -144,7 +146,7 @@ public final class RestApi implements AutoCloseable {
         } else if (":predict".equals(what)) {
           api = "predict";
           requireMethod(method, "POST", path);
-          a = predict(model, version, label, readBody(ex));
+          a = predict(model, version, readBody(ex));
         } else if ("/metadata".equals(what)) {
           api = "metadata";
           requireMethod(method, "GET", path);
@@ -268,7 +270,7 @@ public final class RestApi implements AutoCloseable {
     return req;
   }
 
-  private Answer predict(String model, OptionalLong version, String label, byte[] body) {
+  private Answer predict(String model, OptionalLong version, byte[] body) {
     JsonNode req = parse(body);
     String signature = req.path("signature_name").asText("");
     boolean rows = req.has("instances");
@@ -286,7 +288,7 @@ public final class RestApi implements AutoCloseable {
     }
     Map<String, NdValue> inputs = rows ? JsonTensors.fromInstances(req.get("instances"), sig)
         : JsonTensors.fromInputs(req.get("inputs"), sig);
-    PredictionCore.Response r = core.predict(new PredictionCore.Request(model, version, label, signature, inputs,
+    PredictionCore.Response r = core.predict(new PredictionCore.Request(model, version, "", signature, inputs,
         List.of()));
     StringWriter w = new StringWriter();
     try (JsonGenerator g = JSON.getFactory().createGenerator(w)) {
