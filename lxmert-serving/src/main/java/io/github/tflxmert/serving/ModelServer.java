@@ -133,6 +133,8 @@ public final class ModelServer implements AutoCloseable {
             .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), metrics))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
+            // v1alpha too: grpcurl falls back to it, and grpcio-reflection's Python client speaks only it
+            .addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance())
             .build().start();
         for (String svc : new String[] {"", "tensorflow.serving.PredictionService", "tensorflow.serving.ModelService"}) {
           health.setStatus(svc, ServingStatus.SERVING);
