@@ -86,6 +86,8 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Common.configureLogging(verbosity.verbose);
+    // a server's own log: versions loaded, swapped, failed and unloaded, and the drain (TF Serving logs these too)
+    System.setProperty("org.slf4j.simpleLogger.log.io.github.tflxmert.serving", "info");
     Map<String, ServedModel.Source> models = models();
     int cores = Runtime.getRuntime().availableProcessors();
     Batcher.Options batching = enableBatching ? new Batcher.Options(maxBatchSize, batchTimeoutMicros,
@@ -110,7 +112,7 @@ final class ServeCommand implements Callable<Integer> {
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close(); // SIGTERM / SIGINT: drain, then unload
-      spec.commandLine().getOut().println("lxmert serve: stopped");
+      spec.commandLine().getOut().println("lxmert serve: stopped (" + server.drainReport() + ")");
       spec.commandLine().getOut().flush();
       stopped.countDown();
     }, "lxmert-serve-shutdown"));

@@ -103,15 +103,37 @@ public final class RestApi implements AutoCloseable {
 
   private void handle(HttpExchange ex) throws IOException {
     synchronized (inFlightLock) {
-      inFlight++;
+      inFlight++; // before the draining check: close() then waits for this exchange if it got past the check
     }
+    boolean counted = true;
     try {
+      if (draining) {
+        synchronized (inFlightLock) { // a refusal is not a request in flight: a client retrying cannot hold the drain
+          inFlight--;
+          inFlightLock.notifyAll();
+        }
+        counted = false;
+        refuse(ex);
+        return;
+      }
       handleCounted(ex);
     } finally {
-      synchronized (inFlightLock) {
-        inFlight--;
-        inFlightLock.notifyAll();
+      if (counted) {
+        synchronized (inFlightLock) {
+          inFlight--;
+          inFlightLock.notifyAll();
+        }
       }
+    }
+  }
+
+  private void refuse(HttpExchange ex) throws IOException {
+    byte[] body = error(503, "server is shutting down").body().getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.getResponseHeaders().set("Connection", "close");
+    ex.sendResponseHeaders(503, body.length);
+    try (OutputStream os = ex.getResponseBody()) {
+      os.write(body);
     }
   }
 
@@ -123,9 +145,6 @@ public final class RestApi implements AutoCloseable {
     try {
       String path = ex.getRequestURI().getPath();
       String method = ex.getRequestMethod();
-      if (draining) {
-        throw new ServingException(ServingException.Code.UNAVAILABLE, "server is shutting down");
-      }
       if (path.equals("/monitoring/prometheus/metrics")) {
         api = "metrics";
         a = new Answer(200, metrics.scrape(), "text/plain; version=0.0.4");
@@ -334,8 +353,10 @@ public final class RestApi implements AutoCloseable {
    * Answers new requests 503, waits up to {@code drainSeconds} for those in flight, then stops. (JDK 17's
    * {@code HttpServer.stop(delay)} waits the whole delay even when nothing is in flight, JDK-8304065; hence the
    * own count.)
+   *
+   * @return whether every request in flight was answered before the deadline
    */
-  public void close(int drainSeconds) {
+  public boolean close(int drainSeconds) {
     draining = true;
     long deadline = System.nanoTime() + drainSeconds * 1_000_000_000L;
     synchronized (inFlightLock) {
@@ -348,6 +369,10 @@ public final class RestApi implements AutoCloseable {
         }
       }
     }
+    boolean answered;
+    synchronized (inFlightLock) {
+      answered = inFlight == 0;
+    }
     server.stop(0);
     executor.shutdown();
     try {
@@ -355,6 +380,7 @@ public final class RestApi implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    return answered;
   }
 
   @Override
