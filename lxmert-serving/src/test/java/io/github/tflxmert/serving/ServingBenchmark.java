@@ -82,14 +82,18 @@ public final class ServingBenchmark {
           PredictRequest req = ServingServerTest.request("m", in, true, outputs.toArray(new String[0]));
           for (int c : conc) {
             run(ch, req, c, warmup, false);
+            double[] b0 = batchStats(server);
             long[] lat = run(ch, req, c, seconds, true);
+            double[] b1 = batchStats(server);
+            double rowsPerRun = b1[1] > b0[1] ? (b1[0] - b0[0]) / (b1[1] - b0[1]) : 1;
             Arrays.sort(lat);
             double r = lat.length / (double) seconds;
             rps.put(mode + "@" + c, new double[] {r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6});
             System.out.printf(Locale.ROOT, "RESULT {\"batching\": %s, \"concurrency\": %d, \"requests\": %d, "
                     + "\"rps\": %.2f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"text\": %d, \"regions\": %d, "
-                    + "\"max_batch_size\": %d, \"batch_timeout_micros\": %d, \"batch_threads\": %d, \"outputs\": \"%s\"}%n",
-                batching, c, lat.length, r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6, text, regions, maxBatch,
+                    + "\"rows_per_run\": %.2f, \"max_batch_size\": %d, \"batch_timeout_micros\": %d, \"batch_threads\": %d, "
+                    + "\"outputs\": \"%s\"}%n",
+                batching, c, lat.length, r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6, text, regions, rowsPerRun, maxBatch,
                 timeout, threads, outputs.isEmpty() ? "all" : String.join(",", outputs));
             System.out.flush();
           }
@@ -108,10 +112,25 @@ public final class ServingBenchmark {
         if (rps.containsKey(mode + "@1")) {
           double q = rps.get(mode + "@1")[2] / benchP50;
           System.out.printf(Locale.ROOT, "SUMMARY p99 at concurrency 1, batching %s: %.2f ms / lxmert bench p50 %.2f ms "
-              + "= %.2fx (target <= 1.2x: %s)%n", mode, rps.get(mode + "@1")[2], benchP50, q, q <= 1.2 ? "met" : "NOT met");
+              + "= %.2fx (target <= 1.2x: %s; p50 %.2f ms = %.2fx)%n", mode, rps.get(mode + "@1")[2], benchP50, q,
+              q <= 1.2 ? "met" : "NOT met", rps.get(mode + "@1")[1], rps.get(mode + "@1")[1] / benchP50);
         }
       }
     }
+  }
+
+  /** {rows, runs} of the batch-size histogram so far (from the Prometheus text; {0, 0} with batching off). */
+  private static double[] batchStats(ModelServer server) {
+    double sum = 0;
+    double count = 0;
+    for (String line : server.metrics().scrape().split("\n")) {
+      if (line.startsWith("lxmert_serving_batch_size_sum")) {
+        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith("lxmert_serving_batch_size_count")) {
+        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return new double[] {sum, count};
   }
 
   private static double pct(long[] sorted, double q) {
