@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
 # `lxmert serve` throughput and latency (lxmert-serving's ServingBenchmark, gRPC on 127.0.0.1): requests/s and
-# p50/p99 at concurrency 1, 8 and 32, batching off and on, B=1 requests of 20 tokens and 36 regions, on the
-# LXMERT-base configuration with deterministic random weights (written by parity-tests/python/bench_python.py,
-# as bench/bench.sh does) or, with --quick, the tiny fixture model for a few seconds.
-# Usage: bench/serve-bench.sh [--quick] [--seconds S] [--dir DIR] [--base-path]   (--base-path: serve the
-#   `lxmert export` SavedModel instead of the HF directory)
+# p50/p99 at concurrency 1, 8 and 32, batching off and on (lxmert serve's defaults: max 32 rows, 1000 us, one
+# batch thread per core), B=1 requests of 20 tokens and 36 regions asking for the three heads (what `lxmert bench`
+# computes), on the LXMERT-base configuration with deterministic random weights (written by
+# parity-tests/python/bench_python.py, as bench/bench.sh does) or, with --quick, the tiny fixture model.
+# Before the server runs, `lxmert bench --variant graph` measures the same input in-process; the summary gives
+#   - the batching on/off throughput ratio at concurrency 8 (target >= 1.5x), and
+#   - p99 at concurrency 1 over `lxmert bench`'s p50 (target <= 1.2x: what the server adds).
+# RESULT lines carry rows_per_run (mean rows per model run while measuring, from the batch-size histogram).
+# --sweep adds, at concurrency 8, batching on with --num-batch-threads 1 and 2 x --batch-timeout-micros 1000,
+# 5000 and 20000 (each against the batching-off figure of the main run): what limits the gain at base widths is
+# how many requests one run merges (8 closed-loop clients split into cohorts that never meet when the batch
+# timeout is shorter than a client's round trip, and 2 batch threads halve each batch).
+# Usage: bench/serve-bench.sh [--quick] [--seconds S] [--dir DIR] [--base-path] [--sweep] [-- ServingBenchmark options]
+#   --base-path: serve the `lxmert export` SavedModel instead of the HF directory; options after -- go to
+#   ServingBenchmark (e.g. -- --batch-timeout-micros 5000 --batch-threads 1 --concurrency 8).
+# Takes about 4 min at base widths with the default 20 s per point (plus writing the 1 GB model once).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-quick=0; seconds=20; dir=""; use_base=0
+quick=0; seconds=20; dir=""; use_base=0; sweep=0; extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; seconds=3 ;;
     --seconds) seconds="$2"; shift ;;
     --dir) dir="$2"; shift ;;
     --base-path) use_base=1 ;;
+    --sweep) sweep=1 ;;
+    --) shift; extra=("$@"); break ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 export TF_CPP_MIN_LOG_LEVEL=2
+start=$(date +%s)
 mvn -q -B -ntp -pl lxmert-serving -am test-compile dependency:build-classpath \
-  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test
+  -Dmdep.outputFile=target/bench.classpath -Dmdep.includeScope=test -Djazzer.regression.skip=true
 cp="lxmert-serving/target/test-classes:lxmert-serving/target/classes:$(cat lxmert-serving/target/bench.classpath)"
 if [ "$quick" = 1 ]; then
   model="$root/parity-tests/fixtures/tiny/model"
@@ -37,6 +51,27 @@ if [ "$use_base" = 1 ]; then
   ./lxmert export --model "$model" --out "$base" > /dev/null
   what=(--base "$base")
 fi
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores" >&2
-java -Xmx4g -cp "$cp" io.github.tflxmert.serving.ServingBenchmark "${what[@]}" --seconds "$seconds" \
-  --warmup $([ "$quick" = 1 ] && echo 1 || echo 5) --concurrency 1,8,32 2>/dev/null | grep '^RESULT'
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# the same input in-process: B=1, 20 tokens, 36 regions, the three heads, 2 threads (as the server's session)
+bench_json="$(./lxmert bench --model "$model" --variant graph --batch 1 --text 20 --regions 36 --threads "$(nproc)" \
+  --iters $([ "$quick" = 1 ] && echo 20 || echo 30) 2>/dev/null | tail -1)"
+p50="$(echo "$bench_json" | grep -o '"p50_ms" *: *[0-9.]*' | grep -o '[0-9.]*$')"
+echo "lxmert bench --variant graph --batch 1 --text 20 --regions 36: p50 ${p50} ms"
+warm=$([ "$quick" = 1 ] && echo 1 || echo 5)
+out="$(java -Xmx4g -cp "$cp" io.github.tflxmert.serving.ServingBenchmark "${what[@]}" --seconds "$seconds" \
+  --warmup "$warm" --concurrency 1,8,32 --bench-p50-ms "$p50" "${extra[@]}" 2>/dev/null | grep -E '^(RESULT|SUMMARY)')"
+echo "$out"
+if [ "$sweep" = 1 ]; then
+  off8="$(echo "$out" | grep '"batching": false, "concurrency": 8,' | grep -o '"rps": [0-9.]*' | grep -o '[0-9.]*$')"
+  for threads in 1 2; do
+    for timeout in 1000 5000 20000; do
+      line="$(java -Xmx4g -cp "$cp" io.github.tflxmert.serving.ServingBenchmark "${what[@]}" --seconds "$seconds" \
+        --warmup "$warm" --concurrency 8 --batching on --batch-threads "$threads" --batch-timeout-micros "$timeout" \
+        2>/dev/null | grep '^RESULT')"
+      rps="$(echo "$line" | grep -o '"rps": [0-9.]*' | grep -o '[0-9.]*$')"
+      rows="$(echo "$line" | grep -o '"rows_per_run": [0-9.]*' | grep -o '[0-9.]*$')"
+      echo "SWEEP concurrency 8, --num-batch-threads $threads --batch-timeout-micros $timeout: $rps req/s, $rows rows/run, $(awk "BEGIN{printf \"%.2f\", $rps / $off8}")x batching off ($off8 req/s)"
+    done
+  done
+fi
+echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg); took $(( $(date +%s) - start )) s"

@@ -2,7 +2,8 @@
 # Starts `./lxmert serve` twice on 127.0.0.1 and checks both with TF Serving's Python client
 # (tfs_client_check.py): (1) --model-config-file serving the Python-exported tiny SavedModel (py) and the Java
 # export of the same weights (java), each held to tf.saved_model.load of its own SavedModel; (2) --model on the
-# tiny HF directory (the Java graph), held to the Python-exported SavedModel of the same weights.
+# tiny HF directory (the Java graph), held to the Python-exported SavedModel of the same weights; then
+# tfs_reflection_check.py on both servers: services, descriptors and a Predict through server reflection only.
 # Usage: lxmert-serving/src/test/python/run_tfs_client_check.sh [PYTHON]   (default: the pinned venv)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../../.." && pwd)"
@@ -11,6 +12,23 @@ py="${1:-${TF_LXMERT_VENV:-$HOME/.cache/tf-lxmert/venv}/bin/python}"
 api="${TFS_API_DIR:-$HOME/.cache/tf-lxmert/tfs-api}"
 if [ ! -d "$api/tensorflow_serving" ]; then
   "$py" -m pip install -q --no-deps --target "$api" tensorflow-serving-api==2.18.0   # beside the pinned TF
+fi
+# grpcio-reflection (the grpcurl-style check), --no-deps into the same directory: the version of the venv's grpcio
+# where PyPI has it and its generated code runs on the venv's protobuf; else (grpcio 1.85.3 has no
+# grpcio-reflection 1.85.3, and 1.85.1's code is protobuf 7 gencode, refused by protobuf 5.29) the newest one whose
+# declared requirements (grpcio >=, protobuf range) the venv's grpcio and protobuf meet, as pip resolves it.
+refl_ok() { PYTHONPATH="$api" "$py" -c 'from grpc_reflection.v1alpha import proto_reflection_descriptor_database' 2>/dev/null; }
+if ! refl_ok; then
+  grpcio="$("$py" -c 'import grpc; print(grpc.__version__)')"
+  pb="$("$py" -c 'import google.protobuf as p; print(p.__version__)')"
+  refl="$grpcio"
+  if ! "$py" -m pip install -q --no-deps --upgrade --target "$api" "grpcio-reflection==$refl" > /dev/null 2>&1 || ! refl_ok; then
+    refl="$("$py" -m pip install -q --dry-run --ignore-installed --report - grpcio-reflection "grpcio==$grpcio" "protobuf==$pb" \
+      | "$py" -c 'import json, sys; print(next(i["metadata"]["version"] for i in json.load(sys.stdin)["install"] if i["metadata"]["name"] == "grpcio-reflection"))')"
+    "$py" -m pip install -q --no-deps --upgrade --target "$api" "grpcio-reflection==$refl"
+  fi
+  refl_ok || { echo "grpcio-reflection $refl does not import beside grpcio $grpcio / protobuf $pb"; exit 1; }
+  echo "installed grpcio-reflection $refl (venv: grpcio $grpcio, protobuf $pb) into $api"
 fi
 tmp="$(mktemp -d /tmp/tfs-client-check.XXXXXX)"
 pids=()
@@ -51,9 +69,12 @@ check=lxmert-serving/src/test/python/tfs_client_check.py
 "$py" "$check" --grpc "127.0.0.1:$g1" --rest "http://127.0.0.1:$r1" --model py --saved-model "$tmp/py/1"
 "$py" "$check" --grpc "127.0.0.1:$g1" --rest "http://127.0.0.1:$r1" --model java --saved-model "$tmp/java/1"
 "$py" "$check" --grpc "127.0.0.1:$g2" --rest "http://127.0.0.1:$r2" --model hf --saved-model "$tmp/py/1"
+reflect=lxmert-serving/src/test/python/tfs_reflection_check.py   # grpcurl-style: reflected descriptors only
+"$py" "$reflect" --grpc "127.0.0.1:$g1" --model py
+"$py" "$reflect" --grpc "127.0.0.1:$g2" --model hf
 for p in "${pids[@]}"; do kill -TERM "$p"; done
 for p in "${pids[@]}"; do wait "$p" || true; done
 pids=()
 grep -q "lxmert serve: stopped" "$tmp/a.log" && grep -q "lxmert serve: stopped" "$tmp/b.log" \
   || { echo "a server did not drain and stop on SIGTERM"; tail -5 "$tmp/a.log" "$tmp/b.log"; exit 1; }
-echo "tfs client check: all ok (SavedModel from Python, Java export, HF directory; SIGTERM drained)"
+echo "tfs client check: all ok (SavedModel from Python, Java export, HF directory; reflection; SIGTERM drained)"

@@ -1,12 +1,13 @@
 package io.github.tflxmert.cli;
 
-import com.google.protobuf.TextFormat;
+import io.github.tflxmert.Bfloat16Support;
+import io.github.tflxmert.Precision;
 import io.github.tflxmert.serving.Batcher;
+import io.github.tflxmert.serving.ModelConfigFile;
 import io.github.tflxmert.serving.ModelServer;
+import io.github.tflxmert.serving.Servable;
 import io.github.tflxmert.serving.ServedModel;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,8 +18,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import tensorflow.serving.ModelServerConfigOuterClass.ModelConfig;
-import tensorflow.serving.ModelServerConfigOuterClass.ModelServerConfig;
 
 /**
  * {@code lxmert serve}: a TF-Serving-compatible server (lxmert-serving). Flags carry tensorflow_model_server's
@@ -34,6 +33,7 @@ import tensorflow.serving.ModelServerConfigOuterClass.ModelServerConfig;
 final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin Common.Verbosity verbosity;
+  @Mixin Common.PrecisionOption precision;
 
   @Option(names = "--port", defaultValue = "8500", description = "gRPC port (default ${DEFAULT-VALUE}).")
   int port;
@@ -50,7 +50,8 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "DIR", description = "An HF model directory, run by the Java graph (version 1).")
   Path model;
   @Option(names = {"--model-config-file", "--model_config_file"}, paramLabel = "FILE",
-      description = "TF Serving's text model_config_list: several models (name, base_path) from one process.")
+      description = "TF Serving's text model_config_list: several models from one process (name, base_path, "
+          + "model_version_policy latest/all/specific, version_labels).")
   Path modelConfigFile;
   @Option(names = {"--enable-batching", "--enable_batching"}, arity = "0..1", defaultValue = "true", fallbackValue = "true",
       description = "Merge concurrent requests (default ${DEFAULT-VALUE}; --enable-batching=false turns it off).")
@@ -85,6 +86,8 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Common.configureLogging(verbosity.verbose);
+    // a server's own log: versions loaded, swapped, failed and unloaded, and the drain (TF Serving logs these too)
+    System.setProperty("org.slf4j.simpleLogger.log.io.github.tflxmert.serving", "info");
     Map<String, ServedModel.Source> models = models();
     int cores = Runtime.getRuntime().availableProcessors();
     Batcher.Options batching = enableBatching ? new Batcher.Options(maxBatchSize, batchTimeoutMicros,
@@ -92,16 +95,31 @@ final class ServeCommand implements Callable<Integer> {
     ModelServer.Options o = new ModelServer.Options(host, port, restApiPort, models, batching, pollSeconds,
         restThreads > 0 ? restThreads : Math.max(4, 4 * cores), restMaxBody, grpcMaxMessage, drainSeconds);
     ModelServer server = ModelServer.start(o);
+    String computes = "";
+    if (model != null) { // the Java graph: say what it computes in (and, for auto, why)
+      Servable s = server.models().get(modelName).acquire(java.util.OptionalLong.empty());
+      try {
+        computes = ", precision " + s.precision();
+      } finally {
+        s.release();
+      }
+      if (precision.precision == Precision.AUTO) {
+        spec.commandLine().getErr().println("precision auto: " + computes.substring(", precision ".length())
+            + " (" + Bfloat16Support.detect().describe() + ")");
+        spec.commandLine().getErr().flush();
+      }
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.close(); // SIGTERM / SIGINT: drain, then unload
-      spec.commandLine().getOut().println("lxmert serve: stopped");
+      spec.commandLine().getOut().println("lxmert serve: stopped (" + server.drainReport() + ")");
       spec.commandLine().getOut().flush();
       stopped.countDown();
     }, "lxmert-serve-shutdown"));
     spec.commandLine().getOut().println("lxmert serve: serving " + models.keySet() + " on gRPC " + host + ":"
         + server.grpcPort() + (server.restPort() > 0 ? ", REST " + host + ":" + server.restPort() : "")
-        + (batching == null ? ", batching off" : ", batching max " + maxBatchSize + " rows / " + batchTimeoutMicros + " us"));
+        + (batching == null ? ", batching off" : ", batching max " + maxBatchSize + " rows / " + batchTimeoutMicros + " us")
+        + computes);
     spec.commandLine().getOut().flush();
     stopped.await();
     return 0;
@@ -113,42 +131,19 @@ final class ServeCommand implements Callable<Integer> {
       throw new IllegalArgumentException("expected exactly one of --model-base-path BASE, --model DIR or "
           + "--model-config-file FILE, found " + given);
     }
+    if (precision.precision != Precision.FLOAT32 && model == null) {
+      throw new IllegalArgumentException("--precision " + precision.precision.shortName() + ": applies to --model DIR "
+          + "(the Java graph); a SavedModel (" + (modelBasePath != null ? "--model-base-path" : "--model-config-file")
+          + ") runs in the precision it was exported with, as in TF Serving: export it with `lxmert export "
+          + "--precision bf16` to serve bfloat16, and leave --precision at fp32 here");
+    }
     Map<String, ServedModel.Source> m = new LinkedHashMap<>();
     if (modelBasePath != null) {
       m.put(modelName, ServedModel.Source.basePath(modelBasePath));
     } else if (model != null) {
-      m.put(modelName, ServedModel.Source.hfModel(model));
+      m.put(modelName, ServedModel.Source.hfModel(model, precision.precision));
     } else {
-      ModelServerConfig.Builder b = ModelServerConfig.newBuilder();
-      try {
-        TextFormat.merge(Files.readString(modelConfigFile, StandardCharsets.UTF_8), b);
-      } catch (TextFormat.ParseException e) {
-        throw new IllegalArgumentException(modelConfigFile + ": expected TF Serving's text ModelServerConfig "
-            + "(model_config_list { config { name: ... base_path: ... } }), found a parse error: " + e.getMessage());
-      }
-      for (ModelConfig c : b.getModelConfigList().getConfigList()) {
-        if (c.getName().isEmpty() || c.getBasePath().isEmpty()) {
-          throw new IllegalArgumentException(modelConfigFile + ": expected name and base_path in every config, found "
-              + TextFormat.shortDebugString(c));
-        }
-        if (c.hasModelVersionPolicy() && !c.getModelVersionPolicy().hasLatest()) {
-          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": expected model_version_policy "
-              + "latest (the one policy served), found " + TextFormat.shortDebugString(c.getModelVersionPolicy()));
-        }
-        if (c.getModelVersionPolicy().hasLatest() && c.getModelVersionPolicy().getLatest().getNumVersions() > 1) {
-          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": expected latest { num_versions: 1 }"
-              + " (one version is served at a time), found " + c.getModelVersionPolicy().getLatest().getNumVersions());
-        }
-        if (c.getVersionLabelsCount() > 0) {
-          throw new IllegalArgumentException(modelConfigFile + ": model " + c.getName() + ": version_labels are not "
-              + "supported, found " + c.getVersionLabelsMap().keySet());
-        }
-        Path p = Path.of(c.getBasePath());
-        m.put(c.getName(), ServedModel.Source.basePath(p.isAbsolute() ? p : modelConfigFile.toAbsolutePath().getParent().resolve(p)));
-      }
-      if (m.isEmpty()) {
-        throw new IllegalArgumentException(modelConfigFile + ": expected at least one model_config_list.config, found none");
-      }
+      m.putAll(ModelConfigFile.read(modelConfigFile));
     }
     return m;
   }

@@ -78,4 +78,61 @@ class ServeCommandTest {
       p.destroyForcibly();
     }
   }
+
+  @Test
+  void precisionBf16IsRefusedForASavedModelWithTheExportCommandToUse() throws Exception {
+    for (String[] where : new String[][] {{"--model-base-path", tmp.toString()}, {"--model-config-file", tmp.resolve("m.config").toString()}}) {
+      LxmertCommandTest.Run r = LxmertCommandTest.lxmert("serve", where[0], where[1], "--precision", "bf16", "--port", "0");
+      assertEquals(2, r.exit(), r.err());
+      assertTrue(r.err().startsWith("lxmert: --precision bf16: applies to --model DIR (the Java graph); a SavedModel ("
+          + where[0] + ") runs in the precision it was exported with"), r.err());
+      assertTrue(r.err().contains("`lxmert export --precision bf16`"), r.err());
+    }
+  }
+
+  @Test
+  void precisionBf16OnTheJavaGraphFailsInOneLineWhereTheCpuCannot() throws Exception {
+    // oneDNN capped below bfloat16: the same one-line failure as `lxmert run --precision bf16`
+    Process p = serve(java.util.Map.of("ONEDNN_MAX_CPU_ISA", "AVX2"), "--precision", "bf16");
+    String all = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    assertEquals(2, p.exitValue(), all);
+    assertTrue(all.strip().lines().anyMatch(l -> l.startsWith("lxmert: precision bf16: ")), all);
+    assertTrue(!all.contains("lxmert serve: serving"), all);
+  }
+
+  @Test
+  void precisionAutoServesTheJavaGraphAndSaysWhatItPicked() throws Exception {
+    boolean bf16 = io.github.tflxmert.Bfloat16Support.detect().available();
+    Process p = serve(java.util.Map.of(), "--precision", "auto");
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      StringBuilder log = new StringBuilder();
+      boolean ready = false;
+      for (String line; !ready && (line = out.readLine()) != null; ) {
+        log.append(line).append('\n');
+        ready = line.startsWith("lxmert serve: serving [hf]");
+      }
+      assertTrue(ready, log.toString());
+      String pick = bf16 ? "bf16" : "fp32";
+      assertTrue(log.toString().contains("precision auto: " + pick + " ("), log.toString());
+      assertTrue(log.toString().strip().endsWith(", precision " + pick), log.toString());
+      assertTrue(p.toHandle().destroy(), "SIGTERM sent");
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "exits after SIGTERM");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private static Process serve(java.util.Map<String, String> env, String... extra) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), Lxmert.class.getName(), "serve", "--model",
+        LxmertCommandTest.FIXTURES.resolve("tiny/model").toString(), "--model-name", "hf", "--host", "127.0.0.1",
+        "--port", "0", "--rest_api_port=-1"));
+    cmd.addAll(List.of(extra));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("TF_CPP_MIN_LOG_LEVEL", "2");
+    pb.environment().putAll(env);
+    return pb.start();
+  }
 }

@@ -36,7 +36,11 @@ final class GrpcServices {
 
   private GrpcServices() {}
 
-  static OptionalLong version(ModelSpec spec) {
+  /** The version a spec asks for: {@code version}, the one {@code version_label} names, or empty (latest). */
+  static OptionalLong version(ModelRegistry models, ModelSpec spec) {
+    if (spec.getVersionChoiceCase() == ModelSpec.VersionChoiceCase.VERSION_LABEL) {
+      return OptionalLong.of(models.get(spec.getName()).versionForLabel(spec.getVersionLabel()));
+    }
     return spec.hasVersion() ? OptionalLong.of(spec.getVersion().getValue()) : OptionalLong.empty();
   }
 
@@ -90,8 +94,8 @@ final class GrpcServices {
         for (Map.Entry<String, TensorProto> e : request.getInputsMap().entrySet()) {
           inputs.put(e.getKey(), TensorCodec.decode(e.getKey(), e.getValue()));
         }
-        PredictionCore.Response r = core.predict(new PredictionCore.Request(ms.getName(), version(ms),
-            ms.getVersionLabel(), ms.getSignatureName(), inputs, List.copyOf(request.getOutputFilterList())));
+        PredictionCore.Response r = core.predict(new PredictionCore.Request(ms.getName(), version(core.models(), ms),
+            "", ms.getSignatureName(), inputs, List.copyOf(request.getOutputFilterList())));
         PredictResponse.Builder b = PredictResponse.newBuilder().setModelSpec(spec(r.model(), r.version(), r.signature()));
         for (Map.Entry<String, FloatArray> e : r.outputs().entrySet()) {
           b.putOutputs(e.getKey(), TensorCodec.encode(e.getValue()));
@@ -108,7 +112,7 @@ final class GrpcServices {
               + request.getMetadataFieldList());
         }
         ModelSpec ms = request.getModelSpec();
-        Metadata md = Metadata.of(core.models(), ms.getName(), version(ms));
+        Metadata md = Metadata.of(core.models(), ms.getName(), version(core.models(), ms));
         return GetModelMetadataResponse.newBuilder().setModelSpec(spec(md.model(), md.version(), null))
             .putMetadata("signature_def", Any.pack(md.signatureDefs())).build();
       }, metrics, "metadata", request.getModelSpec().getName(), GetModelMetadataResponse::getModelSpec);
@@ -129,7 +133,7 @@ final class GrpcServices {
       answer(out, () -> {
         ModelSpec ms = request.getModelSpec();
         GetModelStatusResponse.Builder b = GetModelStatusResponse.newBuilder();
-        for (ServedModel.VersionStatus v : Metadata.statuses(core.models(), ms.getName(), version(ms))) {
+        for (ServedModel.VersionStatus v : Metadata.statuses(core.models(), ms.getName(), version(core.models(), ms))) {
           b.addModelVersionStatus(ModelVersionStatus.newBuilder().setVersion(v.version())
               .setState(ModelVersionStatus.State.valueOf(v.state().name()))
               .setStatus(tensorflow.serving.Status.StatusProto.newBuilder()

@@ -133,6 +133,8 @@ public final class ModelServer implements AutoCloseable {
             .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), metrics))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
+            // v1alpha too: grpcurl falls back to it, and grpcio-reflection's Python client speaks only it
+            .addService(io.grpc.protobuf.services.ProtoReflectionService.newInstance())
             .build().start();
         for (String svc : new String[] {"", "tensorflow.serving.PredictionService", "tensorflow.serving.ModelService"}) {
           health.setStatus(svc, ServingStatus.SERVING);
@@ -210,18 +212,32 @@ public final class ModelServer implements AutoCloseable {
       poller.shutdownNow();
     }
     grpc.shutdown();
-    if (rest != null) {
-      rest.close(options.drainSeconds()); // returns as soon as the exchanges in flight are answered
-    }
+    boolean restAnswered = rest == null || rest.close(options.drainSeconds()); // returns once those in flight are answered
+    boolean grpcAnswered;
     try {
-      if (!grpc.awaitTermination(options.drainSeconds(), TimeUnit.SECONDS)) {
+      grpcAnswered = grpc.awaitTermination(options.drainSeconds(), TimeUnit.SECONDS);
+      if (!grpcAnswered) {
         grpc.shutdownNow();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       grpc.shutdownNow();
+      grpcAnswered = false;
     }
     models.close();
-    LOG.info("server stopped");
+    drained = restAnswered && grpcAnswered;
+    LOG.info("server stopped; {}", drainReport());
+  }
+
+  private volatile Boolean drained; // null until close() finished
+
+  /**
+   * After {@link #close()}: whether every request in flight when it began was answered within the drain time
+   * ({@code "every request in flight answered"}), or which were cut; before it, {@code "running"}.
+   */
+  public String drainReport() {
+    Boolean d = drained;
+    return d == null ? "running" : d ? "every request in flight answered"
+        : "drain timed out after " + options.drainSeconds() + " s: requests still in flight were cut";
   }
 }

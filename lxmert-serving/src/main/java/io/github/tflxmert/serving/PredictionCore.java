@@ -32,7 +32,10 @@ public final class PredictionCore {
     return models;
   }
 
-  /** One request, decoded. {@code version} empty = latest; {@code signature} empty = serving_default. */
+  /**
+   * One request, decoded. {@code version} empty = latest (or the version {@code versionLabel} names, when not
+   * empty); {@code signature} empty = serving_default.
+   */
   public record Request(String model, OptionalLong version, String versionLabel, String signature,
                         Map<String, NdValue> inputs, Collection<String> outputFilter) {}
 
@@ -41,11 +44,9 @@ public final class PredictionCore {
 
   public Response predict(Request r) {
     ServedModel m = models.get(r.model());
-    if (r.versionLabel() != null && !r.versionLabel().isEmpty()) {
-      throw ServingException.invalid("model_spec.version_label: no version labels are configured for model "
-          + r.model() + ", found '" + r.versionLabel() + "'");
-    }
-    Servable s = m.acquire(r.version());
+    OptionalLong version = r.versionLabel() != null && !r.versionLabel().isEmpty()
+        ? OptionalLong.of(m.versionForLabel(r.versionLabel())) : r.version();
+    Servable s = m.acquire(version);
     try {
       ServingSignature sig = s.signature(r.signature());
       LxmertInputs in = toInputs(sig, r.inputs());

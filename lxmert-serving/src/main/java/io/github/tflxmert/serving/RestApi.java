@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
  * TF Serving's REST API on the JDK's HTTP server:
  * <ul>
  *   <li>{@code GET /v1/models/{name}[/versions/{v}]}: {@code {"model_version_status": [...]}}</li>
+ *   <li>{@code /v1/models/{name}/labels/{label}...}: wherever {@code /versions/{v}} is taken, the version that
+ *       label names (404 for a label not configured)</li>
  *   <li>{@code GET /v1/models/{name}[/versions/{v}]/metadata}: {@code {"model_spec", "metadata":
  *       {"signature_def": ...}}}</li>
  *   <li>{@code POST /v1/models/{name}[/versions/{v}]:predict}: row format {@code {"instances": [...]}} answered
@@ -101,15 +103,37 @@ public final class RestApi implements AutoCloseable {
 
   private void handle(HttpExchange ex) throws IOException {
     synchronized (inFlightLock) {
-      inFlight++;
+      inFlight++; // before the draining check: close() then waits for this exchange if it got past the check
     }
+    boolean counted = true;
     try {
+      if (draining) {
+        synchronized (inFlightLock) { // a refusal is not a request in flight: a client retrying cannot hold the drain
+          inFlight--;
+          inFlightLock.notifyAll();
+        }
+        counted = false;
+        refuse(ex);
+        return;
+      }
       handleCounted(ex);
     } finally {
-      synchronized (inFlightLock) {
-        inFlight--;
-        inFlightLock.notifyAll();
+      if (counted) {
+        synchronized (inFlightLock) {
+          inFlight--;
+          inFlightLock.notifyAll();
+        }
       }
+    }
+  }
+
+  private void refuse(HttpExchange ex) throws IOException {
+    byte[] body = error(503, "server is shutting down").body().getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.getResponseHeaders().set("Connection", "close");
+    ex.sendResponseHeaders(503, body.length);
+    try (OutputStream os = ex.getResponseBody()) {
+      os.write(body);
     }
   }
 
@@ -121,21 +145,18 @@ public final class RestApi implements AutoCloseable {
     try {
       String path = ex.getRequestURI().getPath();
       String method = ex.getRequestMethod();
-      if (draining) {
-        throw new ServingException(ServingException.Code.UNAVAILABLE, "server is shutting down");
-      }
       if (path.equals("/monitoring/prometheus/metrics")) {
         api = "metrics";
         a = new Answer(200, metrics.scrape(), "text/plain; version=0.0.4");
       } else {
         Matcher m = PATH.matcher(path);
         if (!m.matches()) {
-          throw ServingException.notFound("path " + path + ": expected /v1/models/{name}[/versions/{v}]"
+          throw ServingException.notFound("path " + path + ": expected /v1/models/{name}[/versions/{v}|/labels/{label}]"
               + "[:predict|/metadata] or /monitoring/prometheus/metrics");
         }
         model = m.group(1);
-        OptionalLong version = parseVersion(m.group(2));
-        String label = m.group(3);
+        OptionalLong version = m.group(3) != null
+            ? OptionalLong.of(core.models().get(model).versionForLabel(m.group(3))) : parseVersion(m.group(2));
         String what = m.group(4);
         if (":answer".equals(what)) {
           api = "answer";
@@ -144,7 +165,7 @@ public final class RestApi implements AutoCloseable {
         } else if (":predict".equals(what)) {
           api = "predict";
           requireMethod(method, "POST", path);
-          a = predict(model, version, label, readBody(ex));
+          a = predict(model, version, readBody(ex));
         } else if ("/metadata".equals(what)) {
           api = "metadata";
           requireMethod(method, "GET", path);
@@ -268,7 +289,7 @@ public final class RestApi implements AutoCloseable {
     return req;
   }
 
-  private Answer predict(String model, OptionalLong version, String label, byte[] body) {
+  private Answer predict(String model, OptionalLong version, byte[] body) {
     JsonNode req = parse(body);
     String signature = req.path("signature_name").asText("");
     boolean rows = req.has("instances");
@@ -286,7 +307,7 @@ public final class RestApi implements AutoCloseable {
     }
     Map<String, NdValue> inputs = rows ? JsonTensors.fromInstances(req.get("instances"), sig)
         : JsonTensors.fromInputs(req.get("inputs"), sig);
-    PredictionCore.Response r = core.predict(new PredictionCore.Request(model, version, label, signature, inputs,
+    PredictionCore.Response r = core.predict(new PredictionCore.Request(model, version, "", signature, inputs,
         List.of()));
     StringWriter w = new StringWriter();
     try (JsonGenerator g = JSON.getFactory().createGenerator(w)) {
@@ -332,8 +353,10 @@ public final class RestApi implements AutoCloseable {
    * Answers new requests 503, waits up to {@code drainSeconds} for those in flight, then stops. (JDK 17's
    * {@code HttpServer.stop(delay)} waits the whole delay even when nothing is in flight, JDK-8304065; hence the
    * own count.)
+   *
+   * @return whether every request in flight was answered before the deadline
    */
-  public void close(int drainSeconds) {
+  public boolean close(int drainSeconds) {
     draining = true;
     long deadline = System.nanoTime() + drainSeconds * 1_000_000_000L;
     synchronized (inFlightLock) {
@@ -346,6 +369,10 @@ public final class RestApi implements AutoCloseable {
         }
       }
     }
+    boolean answered;
+    synchronized (inFlightLock) {
+      answered = inFlight == 0;
+    }
     server.stop(0);
     executor.shutdown();
     try {
@@ -353,6 +380,7 @@ public final class RestApi implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    return answered;
   }
 
   @Override

@@ -7,6 +7,7 @@ import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
 import io.github.tflxmert.LxmertPredictor;
 import io.github.tflxmert.OutputSelection;
+import io.github.tflxmert.Precision;
 import io.github.tflxmert.savedmodel.SavedModelInfo;
 import io.github.tflxmert.savedmodel.SavedModelInfo.SignatureInfo;
 import io.github.tflxmert.savedmodel.SavedModelPredictor;
@@ -83,10 +84,22 @@ public final class Servable {
     }
   }
 
-  /** Builds the Java graph from an HF model directory (config.json + weights); served as version 1. */
+  /** Builds the float32 Java graph from an HF model directory (config.json + weights); served as version 1. */
   public static Servable openHfModel(String name, Path dir, Batcher.Options batching, Batcher.Listener listener)
       throws IOException {
-    LxmertForPreTraining p = LxmertForPreTraining.fromPretrained(dir, LoadOptions.defaults());
+    return openHfModel(name, dir, Precision.FLOAT32, batching, listener);
+  }
+
+  /**
+   * Builds the Java graph from an HF model directory in {@code precision} ({@link Precision#AUTO} resolved by the
+   * CPU); served as version 1.
+   *
+   * @throws UnsupportedOperationException for {@link Precision#BFLOAT16} on a CPU without bfloat16 instructions,
+   *                                       one line naming what is missing
+   */
+  public static Servable openHfModel(String name, Path dir, Precision precision, Batcher.Options batching,
+                                     Batcher.Listener listener) throws IOException {
+    LxmertForPreTraining p = LxmertForPreTraining.fromPretrained(dir, LoadOptions.defaults().withPrecision(precision));
     try {
       LxmertConfig c = p.config();
       Map<String, ServingSignature> sigs = new LinkedHashMap<>();
@@ -110,6 +123,14 @@ public final class Servable {
 
   public Path source() {
     return source;
+  }
+
+  /**
+   * What the model computes in: {@code fp32} or {@code bf16} for the Java graph (AUTO resolved), or
+   * {@code as exported} for a SavedModel (it runs the graph that was exported).
+   */
+  public String precision() {
+    return predictor instanceof io.github.tflxmert.GraphPredictor g ? g.precision().shortName() : "as exported";
   }
 
   public LxmertConfig config() {

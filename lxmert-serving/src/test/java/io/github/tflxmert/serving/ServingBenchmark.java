@@ -17,13 +17,17 @@ import tensorflow.serving.Predict.PredictRequest;
 import tensorflow.serving.PredictionServiceGrpc;
 
 /**
- * Server throughput and latency over gRPC on 127.0.0.1 (bench/serve-bench.sh runs it): for batching on and off
- * and each concurrency, C clients send the same Predict (B=1, S tokens, N regions, the signature's default
- * outputs) back to back for a fixed time after a warm-up; prints one {@code RESULT} JSON line per run with
- * requests/s, p50 and p99 latency in ms. Not a test: a main in the test sources (no main in the library jar).
+ * Server throughput and latency over gRPC on 127.0.0.1 (bench/serve-bench.sh runs it): for batching off and on
+ * and each concurrency, C clients send the same Predict (B=1, S tokens, N regions, output_filter = the outputs
+ * {@code lxmert bench} computes: the three heads) back to back for a fixed time after a warm-up; prints one
+ * {@code RESULT} JSON line per run with requests/s, p50 and p99 latency in ms, and {@code SUMMARY} lines: the
+ * batching on/off throughput ratio at concurrency 8 against the 1.5x target and, given {@code --bench-p50-ms}
+ * (what {@code lxmert bench} measured for the same input), p99 at concurrency 1 over it against the 1.2x target.
+ * Batching parameters default to {@code lxmert serve}'s. Not a test: a main in the test sources.
  *
  * <p>Usage: ServingBenchmark (--model HF_DIR | --base BASE) [--seconds 10] [--warmup 3] [--concurrency 1,8,32]
- * [--text 20] [--regions 36] [--max-batch-size 32] [--batch-timeout-micros 1000] [--batch-threads 1]
+ * [--text 20] [--regions 36] [--max-batch-size 32] [--batch-timeout-micros 1000] [--batch-threads CORES]
+ * [--batching off,on] [--outputs a,b,c | --outputs all] [--bench-p50-ms MS]
  */
 public final class ServingBenchmark {
   private ServingBenchmark() {}
@@ -38,7 +42,10 @@ public final class ServingBenchmark {
     int regions = 36;
     int maxBatch = 32;
     long timeout = 1000;
-    int threads = 1;
+    int threads = Runtime.getRuntime().availableProcessors(); // lxmert serve's --num-batch-threads default
+    String[] modes = {"off", "on"};
+    List<String> outputs = List.of("prediction_logits", "cross_relationship_score", "question_answering_score");
+    double benchP50 = Double.NaN;
     for (int i = 0; i < args.length; i += 2) {
       String v = args[i + 1];
       switch (args[i]) {
@@ -52,35 +59,78 @@ public final class ServingBenchmark {
         case "--max-batch-size" -> maxBatch = Integer.parseInt(v);
         case "--batch-timeout-micros" -> timeout = Long.parseLong(v);
         case "--batch-threads" -> threads = Integer.parseInt(v);
+        case "--batching" -> modes = v.split(",");
+        case "--outputs" -> outputs = v.equals("all") ? List.of() : List.of(v.split(","));
+        case "--bench-p50-ms" -> benchP50 = Double.parseDouble(v);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
     ServedModel.Source src = model != null ? ServedModel.Source.hfModel(model) : ServedModel.Source.basePath(base);
-    for (boolean batching : new boolean[] {false, true}) {
+    Map<String, double[]> rps = new java.util.HashMap<>(); // "on@8" -> {rps, p50, p99}
+    for (String mode : modes) {
+      boolean batching = mode.equals("on");
       ModelServer.Options o = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src),
           batching ? new Batcher.Options(maxBatch, timeout, threads, 100) : null, 0, 4, 64 << 20, 64 << 20, 10);
       try (ModelServer server = ModelServer.start(o)) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
+            .maxInboundMessageSize(256 << 20).build();
         try {
           Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
           int f = s.config().visualFeatDim();
           s.release();
           LxmertInputs in = ServingFixturesBench.inputs(text, regions, f);
-          PredictRequest req = ServingServerTest.request("m", in, true);
+          PredictRequest req = ServingServerTest.request("m", in, true, outputs.toArray(new String[0]));
           for (int c : conc) {
             run(ch, req, c, warmup, false);
+            double[] b0 = batchStats(server);
             long[] lat = run(ch, req, c, seconds, true);
+            double[] b1 = batchStats(server);
+            double rowsPerRun = b1[1] > b0[1] ? (b1[0] - b0[0]) / (b1[1] - b0[1]) : 1;
             Arrays.sort(lat);
+            double r = lat.length / (double) seconds;
+            rps.put(mode + "@" + c, new double[] {r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6});
             System.out.printf(Locale.ROOT, "RESULT {\"batching\": %s, \"concurrency\": %d, \"requests\": %d, "
-                    + "\"rps\": %.2f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"text\": %d, \"regions\": %d}%n",
-                batching, c, lat.length, lat.length / (double) seconds, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6,
-                text, regions);
+                    + "\"rps\": %.2f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"text\": %d, \"regions\": %d, "
+                    + "\"rows_per_run\": %.2f, \"max_batch_size\": %d, \"batch_timeout_micros\": %d, \"batch_threads\": %d, "
+                    + "\"outputs\": \"%s\"}%n",
+                batching, c, lat.length, r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6, text, regions, rowsPerRun, maxBatch,
+                timeout, threads, outputs.isEmpty() ? "all" : String.join(",", outputs));
+            System.out.flush();
           }
         } finally {
           ch.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
         }
       }
     }
+    if (rps.containsKey("on@8") && rps.containsKey("off@8")) {
+      double ratio = rps.get("on@8")[0] / rps.get("off@8")[0];
+      System.out.printf(Locale.ROOT, "SUMMARY batching on/off throughput at concurrency 8: %.2f / %.2f req/s = %.2fx "
+          + "(target >= 1.5x: %s)%n", rps.get("on@8")[0], rps.get("off@8")[0], ratio, ratio >= 1.5 ? "met" : "NOT met");
+    }
+    if (!Double.isNaN(benchP50)) {
+      for (String mode : modes) {
+        if (rps.containsKey(mode + "@1")) {
+          double q = rps.get(mode + "@1")[2] / benchP50;
+          System.out.printf(Locale.ROOT, "SUMMARY p99 at concurrency 1, batching %s: %.2f ms / lxmert bench p50 %.2f ms "
+              + "= %.2fx (target <= 1.2x: %s; p50 %.2f ms = %.2fx)%n", mode, rps.get(mode + "@1")[2], benchP50, q,
+              q <= 1.2 ? "met" : "NOT met", rps.get(mode + "@1")[1], rps.get(mode + "@1")[1] / benchP50);
+        }
+      }
+    }
+  }
+
+  /** {rows, runs} of the batch-size histogram so far (from the Prometheus text; {0, 0} with batching off). */
+  private static double[] batchStats(ModelServer server) {
+    double sum = 0;
+    double count = 0;
+    for (String line : server.metrics().scrape().split("\n")) {
+      if (line.startsWith("lxmert_serving_batch_size_sum")) {
+        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith("lxmert_serving_batch_size_count")) {
+        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return new double[] {sum, count};
   }
 
   private static double pct(long[] sorted, double q) {
