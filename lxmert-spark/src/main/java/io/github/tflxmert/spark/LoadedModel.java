@@ -1,11 +1,10 @@
 package io.github.tflxmert.spark;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.tflxmert.LoadOptions;
 import io.github.tflxmert.LxmertForPreTraining;
 import io.github.tflxmert.LxmertPredictor;
 import io.github.tflxmert.config.LxmertConfig;
+import io.github.tflxmert.config.LabelFile;
 import io.github.tflxmert.savedmodel.SavedModelLocation;
 import io.github.tflxmert.savedmodel.SavedModelPredictor;
 import io.github.tflxmert.tokenizer.LxmertTokenizer;
@@ -14,8 +13,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 
@@ -110,36 +107,9 @@ final class LoadedModel implements AutoCloseable {
     return readLabels(file);
   }
 
-  /** A JSON list, a JSON object label→index, or one label per line. */
+  /** A JSON list, a JSON object label→index, or one label per line ({@link LabelFile}). */
   static List<String> readLabels(Path file) throws IOException {
-    String t = Files.readString(file).strip();
-    if (t.startsWith("[") || t.startsWith("{")) {
-      JsonNode n;
-      try {
-        n = new ObjectMapper().readTree(t);
-      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw new IllegalArgumentException("answersPath " + file + ": expected valid JSON, found: "
-            + e.getOriginalMessage());
-      }
-      if (n.isArray()) {
-        List<String> out = new ArrayList<>();
-        n.forEach(x -> out.add(x.asText()));
-        return List.copyOf(out);
-      }
-      String[] arr = new String[n.size()];
-      var it = n.fields();
-      while (it.hasNext()) {
-        var e = it.next();
-        int i = e.getValue().asInt(-1);
-        if (i < 0 || i >= arr.length) {
-          throw new IllegalArgumentException("answersPath " + file + ": label " + e.getKey() + ": expected an index in "
-              + "[0, " + arr.length + "), found " + e.getValue());
-        }
-        arr[i] = e.getKey();
-      }
-      return java.util.Collections.unmodifiableList(Arrays.asList(arr));
-    }
-    return t.lines().map(String::strip).toList();
+    return LabelFile.parse(Files.readString(file), "answersPath " + file);
   }
 
   @Override
