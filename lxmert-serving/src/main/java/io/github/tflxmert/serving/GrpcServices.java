@@ -2,9 +2,19 @@ package io.github.tflxmert.serving;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.Int64Value;
-import io.github.tflxmert.array.FloatArray;
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
+import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -86,8 +96,32 @@ final class GrpcServices {
       this.metrics = metrics;
     }
 
+    /** The generated binding's Predict (the server binds {@link #predictEncoded} instead; see {@link #service}). */
     @Override
     public void predict(PredictRequest request, StreamObserver<PredictResponse> out) {
+      predictEncoded(request, new StreamObserver<>() {
+        @Override
+        public void onNext(EncodedResponse r) {
+          try {
+            out.onNext(PredictResponse.parseFrom(r.bytes()));
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          out.onError(t);
+        }
+
+        @Override
+        public void onCompleted() {
+          out.onCompleted();
+        }
+      });
+    }
+
+    void predictEncoded(PredictRequest request, StreamObserver<EncodedResponse> out) {
       answer(out, () -> {
         ModelSpec ms = request.getModelSpec();
         Map<String, NdValue> inputs = new LinkedHashMap<>();
@@ -96,12 +130,30 @@ final class GrpcServices {
         }
         PredictionCore.Response r = core.predict(new PredictionCore.Request(ms.getName(), version(core.models(), ms),
             "", ms.getSignatureName(), inputs, List.copyOf(request.getOutputFilterList())));
-        PredictResponse.Builder b = PredictResponse.newBuilder().setModelSpec(spec(r.model(), r.version(), r.signature()));
-        for (Map.Entry<String, FloatArray> e : r.outputs().entrySet()) {
-          b.putOutputs(e.getKey(), TensorCodec.encode(e.getValue()));
-        }
-        return b.build();
-      }, metrics, "predict", request.getModelSpec().getName(), PredictResponse::getModelSpec);
+        ModelSpec answered = spec(r.model(), r.version(), r.signature());
+        return new EncodedResponse(answered, TensorCodec.predictResponse(answered, r.outputs()));
+      }, metrics, "predict", request.getModelSpec().getName(), EncodedResponse::spec);
+    }
+
+    /**
+     * TF Serving's {@code PredictionService} as the server binds it: the generated service with Predict's answer
+     * marshalled from bytes {@link TensorCodec#predictResponse} wrote (the same message on the wire), and the
+     * generated schema descriptor kept, so server reflection lists it unchanged.
+     */
+    ServerServiceDefinition service() {
+      ServerServiceDefinition generated = bindService();
+      MethodDescriptor<PredictRequest, PredictResponse> original = PredictionServiceGrpc.getPredictMethod();
+      MethodDescriptor<PredictRequest, EncodedResponse> predict =
+          original.toBuilder(original.getRequestMarshaller(), EncodedResponse.MARSHALLER).build();
+      ServiceDescriptor.Builder sd = ServiceDescriptor.newBuilder(PredictionServiceGrpc.SERVICE_NAME)
+          .setSchemaDescriptor(generated.getServiceDescriptor().getSchemaDescriptor()).addMethod(predict);
+      List<ServerMethodDefinition<?, ?>> others = generated.getMethods().stream()
+          .filter(m -> !m.getMethodDescriptor().getFullMethodName().equals(original.getFullMethodName())).toList();
+      others.forEach(m -> sd.addMethod(m.getMethodDescriptor()));
+      ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(sd.build())
+          .addMethod(predict, ServerCalls.asyncUnaryCall(this::predictEncoded));
+      others.forEach(b::addMethod);
+      return b.build();
     }
 
     @Override
@@ -116,6 +168,37 @@ final class GrpcServices {
         return GetModelMetadataResponse.newBuilder().setModelSpec(spec(md.model(), md.version(), null))
             .putMetadata("signature_def", Any.pack(md.signatureDefs())).build();
       }, metrics, "metadata", request.getModelSpec().getName(), GetModelMetadataResponse::getModelSpec);
+    }
+  }
+
+  /** A serialized {@code PredictResponse} and the spec it answers (for the metrics). */
+  record EncodedResponse(ModelSpec spec, byte[] bytes) {
+    /** Server side only: writes the bytes as they are, in one write, with their length known up front. */
+    static final MethodDescriptor.Marshaller<EncodedResponse> MARSHALLER = new MethodDescriptor.Marshaller<>() {
+      @Override
+      public InputStream stream(EncodedResponse r) {
+        return new Bytes(r.bytes());
+      }
+
+      @Override
+      public EncodedResponse parse(InputStream in) {
+        throw new UnsupportedOperationException("an EncodedResponse is only written, by the server");
+      }
+    };
+  }
+
+  /** Bytes gRPC's framer sizes ({@link KnownLength}) and writes in one call ({@link Drainable}). */
+  private static final class Bytes extends ByteArrayInputStream implements KnownLength, Drainable {
+    Bytes(byte[] b) {
+      super(b);
+    }
+
+    @Override
+    public int drainTo(OutputStream target) throws IOException {
+      int n = count - pos;
+      target.write(buf, pos, n);
+      pos = count;
+      return n;
     }
   }
 

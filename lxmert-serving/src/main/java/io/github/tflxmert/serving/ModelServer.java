@@ -128,7 +128,7 @@ public final class ModelServer implements AutoCloseable {
       try {
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(o.host(), Math.max(0, o.port())))
             .maxInboundMessageSize(o.grpcMaxMessageBytes())
-            .addService(new GrpcServices.Prediction(core, metrics))
+            .addService(new GrpcServices.Prediction(core, metrics).service())
             .addService(new GrpcServices.ModelStatus(core, metrics))
             .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), metrics))
             .addService(health.getHealthService())
