@@ -59,7 +59,7 @@ p50="$(echo "$bench_json" | grep -o '"p50_ms" *: *[0-9.]*' | grep -o '[0-9.]*$')
 echo "lxmert bench --variant graph --batch 1 --text 20 --regions 36: p50 ${p50} ms"
 warm=$([ "$quick" = 1 ] && echo 1 || echo 5)
 out="$(java -Xmx4g -cp "$cp" io.github.tflxmert.serving.ServingBenchmark "${what[@]}" --seconds "$seconds" \
-  --warmup "$warm" --concurrency 1,8,32 --bench-p50-ms "$p50" "${extra[@]}" 2>/dev/null | grep -E '^(RESULT|SUMMARY)')"
+  --warmup "$warm" --concurrency 1,8,32 --bench-p50-ms "$p50" "${extra[@]}" 2>/dev/null | grep -E '^(RESULT|SUMMARY|DIRECT)')"
 echo "$out"
 if [ "$sweep" = 1 ]; then
   off8="$(echo "$out" | grep '"batching": false, "concurrency": 8,' | grep -o '"rps": [0-9.]*' | grep -o '[0-9.]*$')"

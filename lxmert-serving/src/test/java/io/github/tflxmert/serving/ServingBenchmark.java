@@ -22,7 +22,10 @@ import tensorflow.serving.PredictionServiceGrpc;
  * {@code lxmert bench} computes: the three heads) back to back for a fixed time after a warm-up; prints one
  * {@code RESULT} JSON line per run with requests/s, p50 and p99 latency in ms, and {@code SUMMARY} lines: the
  * batching on/off throughput ratio at concurrency 8 against the 1.5x target and, given {@code --bench-p50-ms}
- * (what {@code lxmert bench} measured for the same input), p99 at concurrency 1 over it against the 1.2x target.
+ * (what {@code lxmert bench} measured for the same input), p99 at concurrency 1 over it against the 1.2x target;
+ * with batching off and concurrency 1 also a {@code DIRECT} line: gRPC calls alternating call by call with calls of
+ * the server's predictor in-process (for twice the seconds), and a SUMMARY of their p50 and p99 ratios: what the
+ * server adds with both seeing the machine in the same state.
  * Batching parameters default to {@code lxmert serve}'s. Not a test: a main in the test sources.
  *
  * <p>Usage: ServingBenchmark (--model HF_DIR | --base BASE) [--seconds 10] [--warmup 3] [--concurrency 1,8,32]
@@ -67,6 +70,7 @@ public final class ServingBenchmark {
     }
     ServedModel.Source src = model != null ? ServedModel.Source.hfModel(model) : ServedModel.Source.basePath(base);
     Map<String, double[]> rps = new java.util.HashMap<>(); // "on@8" -> {rps, p50, p99}
+    double[] direct = null; // {p50, p99} of the in-process predictor
     for (String mode : modes) {
       boolean batching = mode.equals("on");
       ModelServer.Options o = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src),
@@ -80,6 +84,17 @@ public final class ServingBenchmark {
           s.release();
           LxmertInputs in = ServingFixturesBench.inputs(text, regions, f);
           PredictRequest req = ServingServerTest.request("m", in, true, outputs.toArray(new String[0]));
+          if (!batching && Arrays.stream(conc).anyMatch(c -> c == 1)) {
+            // the model alone in this JVM, alternating call by call with gRPC calls, so both see the machine in the
+            // same state (this host's speed drifts by up to 2x over minutes): what the server adds
+            long[][] lat = interleaved(server, ch, req, in, outputs, warmup, seconds);
+            Arrays.sort(lat[0]);
+            Arrays.sort(lat[1]);
+            direct = new double[] {pct(lat[0], 0.5) / 1e6, pct(lat[0], 0.99) / 1e6, pct(lat[1], 0.5) / 1e6,
+                pct(lat[1], 0.99) / 1e6};
+            System.out.printf(Locale.ROOT, "DIRECT {\"pairs\": %d, \"direct_p50_ms\": %.2f, \"direct_p99_ms\": %.2f, "
+                + "\"grpc_p50_ms\": %.2f, \"grpc_p99_ms\": %.2f}%n", lat[0].length, direct[0], direct[1], direct[2], direct[3]);
+          }
           for (int c : conc) {
             run(ch, req, c, warmup, false);
             double[] b0 = batchStats(server);
@@ -114,6 +129,12 @@ public final class ServingBenchmark {
           System.out.printf(Locale.ROOT, "SUMMARY p99 at concurrency 1, batching %s: %.2f ms / lxmert bench p50 %.2f ms "
               + "= %.2fx (target <= 1.2x: %s; p50 %.2f ms = %.2fx)%n", mode, rps.get(mode + "@1")[2], benchP50, q,
               q <= 1.2 ? "met" : "NOT met", rps.get(mode + "@1")[1], rps.get(mode + "@1")[1] / benchP50);
+          if (direct != null && mode.equals("off")) {
+            System.out.printf(Locale.ROOT, "SUMMARY concurrency 1, gRPC calls alternating with in-process calls of the"
+                + " same predictor: p50 %.2f / %.2f ms = %.2fx, p99 %.2f / %.2f ms = %.2fx; gRPC p99 / in-process p50"
+                + " = %.2fx (the model's own p99 is %.2fx its p50 here)%n", direct[2], direct[0], direct[2] / direct[0],
+                direct[3], direct[1], direct[3] / direct[1], direct[3] / direct[0], direct[1] / direct[0]);
+          }
         }
       }
     }
@@ -160,6 +181,36 @@ public final class ServingBenchmark {
     }
     pool.shutdown();
     return record ? all.stream().mapToLong(Long::longValue).toArray() : new long[0];
+  }
+
+  /** {in-process, gRPC} latencies in ns: the server's own predictor called directly, then over gRPC, in turn. */
+  private static long[][] interleaved(ModelServer server, ManagedChannel ch, PredictRequest req, LxmertInputs in,
+                                      List<String> outputs, int warmup, int seconds) throws Exception {
+    Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
+    try {
+      io.github.tflxmert.OutputSelection sel = io.github.tflxmert.OutputSelection.of(
+          s.signature("").outputNames(outputs.isEmpty() ? s.signature("").defaultKeys() : outputs));
+      var stub = PredictionServiceGrpc.newBlockingStub(ch);
+      List<Long> d = new ArrayList<>();
+      List<Long> g = new ArrayList<>();
+      for (int pass = 0; pass < 2; pass++) {
+        long end = System.nanoTime() + (pass == 0 ? warmup : 2L * seconds) * 1_000_000_000L;
+        while (System.nanoTime() < end) {
+          long t0 = System.nanoTime();
+          s.predict(in, sel).get();
+          long t1 = System.nanoTime();
+          stub.withDeadlineAfter(300, TimeUnit.SECONDS).predict(req);
+          long t2 = System.nanoTime();
+          if (pass == 1) {
+            d.add(t1 - t0);
+            g.add(t2 - t1);
+          }
+        }
+      }
+      return new long[][] {d.stream().mapToLong(Long::longValue).toArray(), g.stream().mapToLong(Long::longValue).toArray()};
+    } finally {
+      s.release();
+    }
   }
 
   /** Inputs of any feature width (the fixtures' helper is for the tiny config's 128). */
