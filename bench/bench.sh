@@ -72,7 +72,7 @@ for round in $(seq 1 "$rounds"); do
       "$py" "$root/parity-tests/python/bench_python.py" run --model "$model" --variant "$v" --batch "$b" \
         --threads "$threads" --iters "$iters" 2>/dev/null | grep '^{' >> "$out"
     done
-    for v in graph graph-bf16 graph-bf16-rewrite graph-unfused graph-grappler graph-no-lm graph-xla; do
+    for v in graph graph-bf16 graph-bf16-unpacked graph-bf16-rewrite graph-unfused graph-grappler graph-no-lm graph-xla; do
       want "$v" || continue
       echo "round $round: java $v batch $b ..." >&2
       xla=""; [ "$v" = graph-xla ] && xla="--tf_xla_cpu_global_jit"

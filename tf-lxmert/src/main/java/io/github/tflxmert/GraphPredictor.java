@@ -75,6 +75,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
    * idle: a new native thread per load would make the C allocator set up fresh per-thread arenas, which showed as
    * resident-memory growth over repeated open/close cycles.
    */
+  private static final AtomicBoolean PACKING_WARNED = new AtomicBoolean();
   private static final ExecutorService BUILDERS = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "lxmert-graph-builder");
     t.setDaemon(true);
@@ -103,6 +104,15 @@ public abstract class GraphPredictor implements LxmertPredictor {
             : KernelFusion.resolve(options.kernelFusion(), options.kernelFusionRequired(), sessionConfig);
         BuildContext ctx = BuildContext.inference(fusion).withDefects(options.defects())
             .withMixedBfloat16(precision == Precision.BFLOAT16);
+        if (ctx.mixedBfloat16() && options.weightPacking() && fusion != KernelFusion.OFF) {
+          String missing = KernelFusion.packedUnsupported(sessionConfig);
+          if (missing == null) {
+            ctx = ctx.withPackedWeights(true);
+          } else if (PACKING_WARNED.compareAndSet(false, true)) {
+            LOG.warn("bfloat16 kernels not packed (MatMul + BiasAdd instead, slower, same results to rounding): {}",
+                missing);
+          }
+        }
         LxmertGraph m = new LxmertGraph(ModelScope.withFedWeights(graph), config, kind, "", TInt32.class, ctx);
         return new Built(m, new Session(graph, sessionConfig));
       } finally {
@@ -306,6 +316,14 @@ public abstract class GraphPredictor implements LxmertPredictor {
   /** What the graph computes in: {@link Precision#FLOAT32} or {@link Precision#BFLOAT16} (AUTO resolved). */
   public Precision precision() {
     return precision;
+  }
+
+  /**
+   * Whether the bfloat16 kernels run packed once by oneDNN ({@link LoadOptions#weightPacking()} after any
+   * fallback); false in float32.
+   */
+  public boolean weightsPacked() {
+    return model.context().packedWeights();
   }
 
   /** The kernels the graph was built with ({@link LoadOptions#kernelFusion()} after any fallback). */

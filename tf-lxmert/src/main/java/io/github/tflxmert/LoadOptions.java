@@ -44,10 +44,17 @@ import java.util.function.LongConsumer;
  *                             TensorFlow's Grappler pass {@code auto_mixed_precision_onednn_bfloat16} inserting the
  *                             casts at the first run (turns the graph optimizer on; weights stay float32 and are
  *                             cast on every run). Needs {@code precision} FLOAT32
+ * @param weightPacking        bfloat16 only (default true): each bfloat16 Dense and the LM decoder run as oneDNN's
+ *                             weight-caching kernel, which packs each kernel once, at the first call, into the
+ *                             blocked layout its AMX / AVX512-BF16 kernels read and keeps that copy (faster at
+ *                             every batch size; the bfloat16 weights are then held twice, about the float32
+ *                             weights' size). False: MatMul + BiasAdd, which packs them again on every call but
+ *                             holds them once. Falls back to false, logged once, where the runtime lacks the kernel
  */
 public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThreads, Progress progress, boolean xla,
                           boolean graphOptimizer, KernelFusion kernelFusion, boolean kernelFusionRequired,
-                          Set<GraphDefect> defects, Precision precision, boolean onednnBfloat16Rewrite) {
+                          Set<GraphDefect> defects, Precision precision, boolean onednnBfloat16Rewrite,
+                          boolean weightPacking) {
   private static final LoadOptions DEFAULTS = builder().build();
 
   public LoadOptions {
@@ -83,7 +90,8 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   public Builder toBuilder() {
     return new Builder().weightFile(weightFile).threads(intraOpThreads, interOpThreads).progress(progress).xla(xla)
         .graphOptimizer(graphOptimizer).kernelFusion(kernelFusion).kernelFusionRequired(kernelFusionRequired)
-        .defects(defects).precision(precision).onednnBfloat16Rewrite(onednnBfloat16Rewrite);
+        .defects(defects).precision(precision).onednnBfloat16Rewrite(onednnBfloat16Rewrite)
+        .weightPacking(weightPacking);
   }
 
   public LoadOptions withWeightFile(Path f) {
@@ -110,6 +118,11 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
   /** The compute precision ({@link Precision}). */
   public LoadOptions withPrecision(Precision p) {
     return toBuilder().precision(p).build();
+  }
+
+  /** Whether bfloat16 kernels are packed once and kept packed ({@link #weightPacking()}; default true). */
+  public LoadOptions withWeightPacking(boolean on) {
+    return toBuilder().weightPacking(on).build();
   }
 
   public LoadOptions withKernelFusion(KernelFusion fusion) {
@@ -146,8 +159,15 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
     private Set<GraphDefect> defects = Set.of();
     private Precision precision = Precision.FLOAT32;
     private boolean onednnBfloat16Rewrite;
+    private boolean weightPacking = true;
 
     private Builder() {}
+
+    /** See {@link LoadOptions#weightPacking()}. */
+    public Builder weightPacking(boolean on) {
+      weightPacking = on;
+      return this;
+    }
 
     public Builder precision(Precision p) {
       precision = p;
@@ -204,7 +224,7 @@ public record LoadOptions(Path weightFile, int intraOpThreads, int interOpThread
 
     public LoadOptions build() {
       return new LoadOptions(weightFile, intraOpThreads, interOpThreads, progress, xla, graphOptimizer, kernelFusion,
-          kernelFusionRequired, defects, precision, onednnBfloat16Rewrite);
+          kernelFusionRequired, defects, precision, onednnBfloat16Rewrite, weightPacking);
     }
   }
 }

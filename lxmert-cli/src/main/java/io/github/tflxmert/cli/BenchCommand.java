@@ -44,7 +44,8 @@ final class BenchCommand implements Callable<Integer> {
   Path model;
   @Option(names = "--variant", required = true, description = "graph | graph-no-lm (skips the LM head) | "
       + "graph-grappler (TensorFlow's graph optimizer on) | graph-unfused (Dense and LayerNorm as Keras' separate ops) | "
-      + "graph-xla (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit) | graph-bf16 (mixed bfloat16, casts in the graph) | "
+      + "graph-xla (needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit) | graph-bf16 (mixed bfloat16, casts in the graph, "
+      + "kernels packed once by oneDNN) | graph-bf16-unpacked (the same, MatMul + BiasAdd packing them on every call) | "
       + "graph-bf16-rewrite (the float32 graph under Grappler's oneDNN bfloat16 rewrite; -unfused: on Keras' separate "
       + "ops) | saved-model")
   String variant;
@@ -75,7 +76,9 @@ final class BenchCommand implements Callable<Integer> {
         .withGraphOptimizer(variant.equals("graph-grappler"))
         .withKernelFusion(variant.equals("graph-unfused") || variant.equals("graph-bf16-rewrite-unfused")
             ? KernelFusion.OFF : KernelFusion.ONEDNN)
-        .withPrecision(variant.equals("graph-bf16") ? io.github.tflxmert.Precision.BFLOAT16 : precision.precision);
+        .withPrecision(variant.equals("graph-bf16") || variant.equals("graph-bf16-unpacked")
+            ? io.github.tflxmert.Precision.BFLOAT16 : precision.precision)
+        .withWeightPacking(!variant.equals("graph-bf16-unpacked"));
     if (variant.startsWith("graph-bf16-rewrite")) {   // the measured alternative: Grappler's oneDNN bf16 rewrite
       opts = opts.toBuilder().precision(io.github.tflxmert.Precision.FLOAT32).onednnBfloat16Rewrite(true).build();
     }
@@ -117,6 +120,7 @@ final class BenchCommand implements Callable<Integer> {
       if (m instanceof io.github.tflxmert.GraphPredictor g) {
         o.put("precision", variant.startsWith("graph-bf16-rewrite") ? "bf16-rewrite" : g.precision().shortName());
         o.put("weights_bytes", g.loadPlan().totalBytes());
+        o.put("weights_packed", g.weightsPacked());
       }
       spec.commandLine().getOut().println(o.toString());
     }

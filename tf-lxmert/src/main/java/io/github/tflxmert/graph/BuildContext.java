@@ -23,18 +23,28 @@ import org.tensorflow.types.TFloat32;
  *                bfloat16 (cast once when the weights load, or from the float32 variables in an export graph),
  *                while the residual stream, LayerNorm statistics, the softmax, the mask arithmetic, embedding sums
  *                and every output stay float32; inputs and outputs are float32 either way
+ * @param packedWeights only with {@code mixedBfloat16} and fed weights (the inference predictor): each bfloat16
+ *                Dense and the LM decoder run as oneDNN's weight-caching inner product
+ *                ({@link KernelFusion#packedMatMul}), which reorders each kernel once, at the first run, into the
+ *                blocked layout its AMX / AVX512-BF16 kernels read, and keeps that copy; false: MatMul + BiasAdd,
+ *                which packs the kernel again on every run but holds no second copy of it
  */
-public record BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect> defects, boolean mixedBfloat16) {
-  private static final BuildContext KERAS = new BuildContext(KernelFusion.OFF, null, Set.of(), false);
+public record BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect> defects, boolean mixedBfloat16,
+                           boolean packedWeights) {
+  private static final BuildContext KERAS = new BuildContext(KernelFusion.OFF, null, Set.of(), false, false);
 
   public BuildContext {
     Objects.requireNonNull(fusion, "fusion");
     defects = Set.copyOf(defects);
+    if (packedWeights && (!mixedBfloat16 || fusion == KernelFusion.OFF)) {
+      throw new IllegalArgumentException("packed weights are oneDNN's bfloat16 kernels: they need mixedBfloat16 and "
+          + "kernel fusion on (found mixedBfloat16 " + mixedBfloat16 + ", fusion " + fusion + ")");
+    }
   }
 
   /** A float32 context. */
   public BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect> defects) {
-    this(fusion, dropout, defects, false);
+    this(fusion, dropout, defects, false, false);
   }
 
   /** Keras' own ops, no dropout, no defect: the graph the exporter writes and the trainer trains without dropout. */
@@ -48,17 +58,22 @@ public record BuildContext(KernelFusion fusion, Dropout dropout, Set<GraphDefect
   }
 
   public BuildContext withDropout(Dropout d) {
-    return new BuildContext(fusion, d, defects, mixedBfloat16);
+    return new BuildContext(fusion, d, defects, mixedBfloat16, packedWeights);
   }
 
-  /** This context computing in mixed bfloat16 ({@code on}) or float32. */
+  /** This context computing in mixed bfloat16 ({@code on}) or float32 (then without packed weights). */
   public BuildContext withMixedBfloat16(boolean on) {
-    return new BuildContext(fusion, dropout, defects, on);
+    return new BuildContext(fusion, dropout, defects, on, on && packedWeights);
+  }
+
+  /** This mixed-bfloat16 context with its kernels packed once ({@code on}; see {@link #packedWeights}) or not. */
+  public BuildContext withPackedWeights(boolean on) {
+    return new BuildContext(fusion, dropout, defects, mixedBfloat16, on);
   }
 
   /** This context with {@code d} built in; for parity mutation tests only. */
   public BuildContext withDefects(Set<GraphDefect> d) {
-    return new BuildContext(fusion, dropout, d, mixedBfloat16);
+    return new BuildContext(fusion, dropout, d, mixedBfloat16, packedWeights);
   }
 
   public boolean has(GraphDefect defect) {

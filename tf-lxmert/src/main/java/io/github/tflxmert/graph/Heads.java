@@ -45,11 +45,13 @@ final class Heads {
     private final int hidden;
     private final int vocab;
     private final KernelFusion fusion;
+    private final boolean packed;
 
     /** The word embeddings in float32, or ({@code wordEmbeddings16}) bfloat16 under mixed bfloat16; one is null. */
     LmPrediction(ModelScope ms, BuildContext ctx, LxmertConfig c, Operand<TFloat32> wordEmbeddings,
                  Operand<TBfloat16> wordEmbeddings16) {
       fusion = ctx.fusion();
+      packed = ctx.packedWeights();
       transform = new Transform(ms, ctx, "cls/predictions/transform", c);
       bias = ms.weight("cls/predictions", "bias", c.vocabSize());
       this.wordEmbeddings = wordEmbeddings;
@@ -66,9 +68,10 @@ final class Heads {
       if (wordEmbeddings16 != null) {   // mixed bfloat16: the decoder in bfloat16, logits widened to float32
         Operand<TBfloat16> flat16 = tf.dtypes.cast(flat, TBfloat16.class);
         Operand<TBfloat16> b16 = tf.dtypes.cast(bias, TBfloat16.class);
-        // MatMul, not _FusedMatMul: oneDNN's matmul primitive (AMX where the CPU has it), see Layers.Dense.apply16
-        Operand<TBfloat16> l16 =
-            tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), b16);   // [B*S,V]
+        // Packed: oneDNN's weight-caching inner product; else MatMul, not _FusedMatMul: oneDNN's matmul primitive
+        // (AMX where the CPU has it), see Layers.Dense.apply16
+        Operand<TBfloat16> l16 = packed ? KernelFusion.packedMatMul(tf, flat16, wordEmbeddings16, true, b16, false)
+            : tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), b16);  // [B*S,V]
         return tf.reshape(tf.dtypes.cast(l16, TFloat32.class),
             tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));                          // [B,S,V]
       }

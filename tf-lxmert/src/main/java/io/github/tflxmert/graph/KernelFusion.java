@@ -15,6 +15,7 @@ import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.op.Ops;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.DataType;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.family.TNumber;
 
@@ -52,10 +53,13 @@ public enum KernelFusion {
   public static final String FUSED_MATMUL = "_FusedMatMul";
   /** The private op behind the LayerNorm part of {@link #ONEDNN}. */
   public static final String MKL_LAYER_NORM = "_MklLayerNorm";
+  /** oneDNN's own fused matmul, built directly so it can be told its kernel never changes ({@link #packedMatMul}). */
+  public static final String PACKED_MATMUL = "_MklNativeFusedMatMul";
 
   private static final Logger LOG = LoggerFactory.getLogger(KernelFusion.class);
   private static final AtomicBoolean WARNED = new AtomicBoolean();
   private static volatile Support support;
+  private static volatile String packedUnsupported;   // null: not probed yet; "": supported; else the reason
 
   /**
    * What this TensorFlow runtime supports.
@@ -182,5 +186,69 @@ public enum KernelFusion {
         .setAttr("T", x.asOutput().dataType()).setAttr("transpose_a", false).setAttr("transpose_b", transposeKernel)
         .setAttr("num_args", 1L).setAttr("fused_ops", ops).setAttr("epsilon", 0.0001f)
         .setAttr("leakyrelu_alpha", 0.2f).build().output(0);
+  }
+
+  /**
+   * {@code x · kernel + bias}, then exact GELU when {@code gelu}, in bfloat16, as oneDNN's fused matmul told that
+   * its kernel is constant ({@code is_filter_const}): at the first run the kernel reorders the kernel once into the
+   * blocked layout its AMX / AVX512-BF16 inner product reads, keeps that copy, and from then on reads only it (the
+   * fed kernel tensor is read again only if a later run wanted another layout). TensorFlow's layout pass sets the
+   * same attribute itself only for a {@code Const} kernel, which would put the weights into the graph; with fed
+   * weights the op is built directly. Only for weights that never change while the session lives (fed inference
+   * weights), never for variables. x [M,in], kernel [in,out] (or [out,in] used transposed when
+   * {@code transposeKernel}), bias [out].
+   */
+  static Output<TBfloat16> packedMatMul(Ops tf, Operand<TBfloat16> x, Operand<TBfloat16> kernel,
+                                        boolean transposeKernel, Operand<TBfloat16> bias, boolean gelu) {
+    String[] ops = gelu ? new String[] {"BiasAdd", "GeluExact"} : new String[] {"BiasAdd"};
+    return tf.scope().opBuilder(PACKED_MATMUL, "MatMul")
+        .addInput(x.asOutput()).addInput(kernel.asOutput()).addInputList(new Output<?>[] {bias.asOutput()})
+        .setAttr("T", DataType.DT_BFLOAT16).setAttr("transpose_a", false).setAttr("transpose_b", transposeKernel)
+        .setAttr("num_args", 1L).setAttr("fused_ops", ops).setAttr("epsilon", 0.0001f)
+        .setAttr("leakyrelu_alpha", 0.2f).setAttr("is_filter_const", true)
+        .setAttr("_kernel", "MklNameChangeOp").build().output(0);
+  }
+
+  /**
+   * Null when this runtime runs {@link #packedMatMul} (probed once per process on [1,2]x[2,2] in bfloat16, with
+   * and without GELU, kernel fed twice), else why not: e.g. a TensorFlow build without oneDNN's ops, or oneDNN off
+   * ({@code TF_ENABLE_ONEDNN_OPTS=0}). Call only where bfloat16 runs natively (see {@code Bfloat16Support}).
+   */
+  public static String packedUnsupported(ConfigProto sessionConfig) {
+    String r = packedUnsupported;
+    if (r == null) {
+      r = probePacked(sessionConfig);
+      packedUnsupported = r;
+    }
+    return r.isEmpty() ? null : r;
+  }
+
+  private static String probePacked(ConfigProto sessionConfig) {
+    try (Graph g = new Graph(); Session s = new Session(g, sessionConfig)) {
+      Ops tf = Ops.create(g);
+      Operand<TBfloat16> x = tf.dtypes.cast(tf.constant(new float[][] {{1f, 2f}}), TBfloat16.class);
+      org.tensorflow.op.core.Placeholder<TFloat32> k = tf.placeholder(TFloat32.class);
+      Operand<TBfloat16> k16 = tf.dtypes.cast(k, TBfloat16.class);
+      Operand<TBfloat16> b = tf.dtypes.cast(tf.constant(new float[] {0.5f, -0.5f}), TBfloat16.class);
+      Operand<TFloat32> plain = tf.dtypes.cast(packedMatMul(tf, x, k16, false, b, false), TFloat32.class);
+      Operand<TFloat32> gelu = tf.dtypes.cast(packedMatMul(tf, x, k16, true, b, true), TFloat32.class);
+      try (TFloat32 kv = TFloat32.tensorOf(org.tensorflow.ndarray.StdArrays.ndCopyOf(
+          new float[][] {{1f, 2f}, {3f, 4f}}))) {
+        for (int run = 0; run < 2; run++) {
+          try (Result r = s.runner().feed(k, kv).fetch(plain).fetch(gelu).run()) {
+            TFloat32 p = (TFloat32) r.get(0);  // [1,2]·[[1,2],[3,4]] + b = (7.5, 9.5)
+            TFloat32 q = (TFloat32) r.get(1);  // gelu([1,2]·[[1,2],[3,4]]^T + b) = gelu(5.5, 10.5)
+            if (Math.abs(p.getFloat(0, 0) - 7.5f) > 0.1f || Math.abs(p.getFloat(0, 1) - 9.5f) > 0.1f
+                || Math.abs(q.getFloat(0, 0) - 5.5f) > 0.1f || Math.abs(q.getFloat(0, 1) - 10.5f) > 0.1f) {
+              return PACKED_MATMUL + " gave " + p.getFloat(0, 0) + ", " + p.getFloat(0, 1) + " / " + q.getFloat(0, 0)
+                  + ", " + q.getFloat(0, 1) + " instead of 7.5, 9.5 / 5.5, 10.5";
+            }
+          }
+        }
+      }
+    } catch (TensorFlowException | IllegalArgumentException e) {   // TF's statuses, and unregistered op types
+      return PACKED_MATMUL + " is not available in TensorFlow " + TensorFlow.version() + ": " + e.getMessage();
+    }
+    return "";
   }
 }

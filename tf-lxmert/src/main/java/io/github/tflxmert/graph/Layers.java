@@ -23,17 +23,25 @@ public final class Layers {
    * {@link BuildContext#mixedBfloat16()}) the matmul, its bias add and a fused activation run in bfloat16 on the
    * bfloat16 kernel and the output is cast back to float32, as Keras' {@code mixed_bfloat16} policy computes a
    * Dense; {@code kernel16} is null in a float32 graph (and {@code kernel} is then the only kernel used).
+   * {@code packed} (mixed bfloat16 with fed weights only, see {@link BuildContext#packedWeights()}): the matmul, bias
+   * and an exact GELU as oneDNN's weight-caching kernel ({@link KernelFusion#packedMatMul}).
    */
   public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion,
-                      Operand<TBfloat16> kernel16) {
+                      Operand<TBfloat16> kernel16, boolean packed) {
     /** A float32 Dense on these weights. */
     public Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion) {
-      this(kernel, bias, in, out, fusion, null);
+      this(kernel, bias, in, out, fusion, null, false);
+    }
+
+    /** A mixed-bfloat16 Dense ({@code kernel16}; {@code kernel} null) as MatMul + BiasAdd, kernel not packed. */
+    public Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion,
+                 Operand<TBfloat16> kernel16) {
+      this(kernel, bias, in, out, fusion, kernel16, false);
     }
 
     /** A float32 Dense. */
     public static Dense create(ModelScope ms, String path, long in, long out, KernelFusion fusion) {
-      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion, null);
+      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion, null, false);
     }
 
     /** A Dense built as {@code ctx} says: float32, or mixed bfloat16 with its kernel held in bfloat16. */
@@ -41,8 +49,11 @@ public final class Layers {
       if (!ctx.mixedBfloat16()) {
         return create(ms, path, in, out, ctx.fusion());
       }
+      if (ctx.packedWeights() && !ms.fedWeights()) {
+        throw new IllegalStateException("packed bfloat16 kernels need fed weights (they must never change): " + path);
+      }
       return new Dense(null, ms.weight(path, "bias", out), in, out, ctx.fusion(),
-          ms.weightBfloat16(path, "kernel", in, out));
+          ms.weightBfloat16(path, "kernel", in, out), ctx.packedWeights());
     }
 
     /**
@@ -87,7 +98,12 @@ public final class Layers {
       int rank = x.shape().numDimensions();
       Operand<TBfloat16> flat = rank == 2 ? x : tf.reshape(x, tf.constant(new int[] {-1, (int) in})); // [M, in]
       Operand<TBfloat16> b = tf.dtypes.cast(bias, TBfloat16.class);
-      // MatMul then BiasAdd, never _FusedMatMul, whatever the fusion level: oneDNN runs a bfloat16 _FusedMatMul as
+      if (packed) {   // oneDNN's inner product on the kernel it packed once (AMX brgemm where the CPU has it)
+        boolean gelu = "gelu".equals(activation);
+        Operand<TBfloat16> y = unflatten(tf, x, rank, KernelFusion.packedMatMul(tf, flat, kernel16, false, b, gelu));
+        return activation == null || gelu ? y : activation16(tf, activation, y);
+      }
+      // Not packed: MatMul then BiasAdd, never _FusedMatMul, whatever the fusion level: oneDNN runs a bfloat16 _FusedMatMul as
       // an inner product on the fed (plain-layout) kernel, which it can only give its AVX512-BF16 gemm ("gemm:jit"),
       // while a bfloat16 MatMul is oneDNN's matmul primitive, which runs on AMX (brg_matmul) where the CPU has it.
       // Measured (README, bfloat16 speed): [448,768]x[768,3072] Dense chain 1.5-2x faster on AMX, no slower capped

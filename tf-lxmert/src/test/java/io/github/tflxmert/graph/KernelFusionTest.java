@@ -154,6 +154,75 @@ class KernelFusionTest {
     }
   }
 
+  /**
+   * Packed mixed-bfloat16 Dense ({@link KernelFusion#packedMatMul}): one oneDNN op for matmul, bias and GELU, within
+   * bfloat16 rounding of the float32 layer; oneDNN packs the fed kernel at the first run and reuses that copy, so
+   * runs at other row counts afterwards (and back) must still agree with float32, and a new kernel fed to a new
+   * session must not see the old one's cache.
+   */
+  @Test
+  void packedBfloat16DenseKeepsItsKernelAcrossShapes() {
+    assumeTrue(io.github.tflxmert.Bfloat16Support.detect().available(),
+        () -> io.github.tflxmert.Bfloat16Support.detect().missing());
+    String missing = KernelFusion.packedUnsupported(CONFIG);
+    assumeTrue(missing == null, () -> missing);
+    long in = 64;
+    long out = 96;
+    for (int seed : new int[] {5, 6}) {
+      Random r = new Random(seed);
+      try (Graph g = new Graph(); Session s = new Session(g, CONFIG);
+           TFloat32 k = TFloat32.tensorOf(Shape.of(in, out));
+           TFloat32 b = TFloat32.tensorOf(Shape.of(out))) {
+        k.scalars().forEach(v -> v.setFloat((float) (r.nextGaussian() * 0.1)));
+        b.scalars().forEach(v -> v.setFloat((float) (r.nextGaussian() * 0.1)));
+        Ops tf = Ops.create(g);
+        Operand<TFloat32> xp = tf.placeholder(TFloat32.class,
+            org.tensorflow.op.core.Placeholder.shape(Shape.of(-1, -1, in)));
+        Operand<TFloat32> kp = tf.placeholder(TFloat32.class);
+        Operand<TFloat32> bp = tf.placeholder(TFloat32.class);
+        var k16 = tf.dtypes.cast(kp, org.tensorflow.types.TBfloat16.class);
+        Operand<TFloat32> y16 = new Layers.Dense(null, bp, in, out, KernelFusion.ONEDNN, k16, true)
+            .apply(tf, xp, "gelu");
+        Operand<TFloat32> y32 = new Layers.Dense(kp, bp, in, out, KernelFusion.OFF).apply(tf, xp, "gelu");
+        List<String> bf16Types = new ArrayList<>();
+        for (Iterator<GraphOperation> it = g.operations(); it.hasNext(); ) {
+          GraphOperation op = it.next();
+          if (op.numOutputs() > 0 && op.output(0).dataType() == org.tensorflow.proto.DataType.DT_BFLOAT16) {
+            bf16Types.add(op.type());
+          }
+        }
+        assertTrue(bf16Types.contains(KernelFusion.PACKED_MATMUL) && !bf16Types.contains("MatMul"),
+            "bfloat16 ops: " + bf16Types);
+        for (int[] bs : new int[][] {{3, 17}, {1, 5}, {8, 36}, {3, 17}}) {
+          try (TFloat32 x = TFloat32.tensorOf(Shape.of(bs[0], bs[1], in))) {
+            x.scalars().forEach(v -> v.setFloat((float) r.nextGaussian()));
+            try (Result res = s.runner().feed(xp, x).feed(kp, k).feed(bp, b).fetch(y16).fetch(y32).run()) {
+              double cosine = cosine((TFloat32) res.get(0), (TFloat32) res.get(1));
+              assertTrue(cosine >= 0.999 && cosine < 1, "seed " + seed + ", rows " + bs[0] * bs[1]
+                  + ": cosine with float32 " + cosine);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static double cosine(TFloat32 a, TFloat32 e) {
+    float[] x = new float[(int) a.size()];
+    float[] y = new float[(int) e.size()];
+    a.asRawTensor().data().asFloats().read(x);
+    e.asRawTensor().data().asFloats().read(y);
+    double dot = 0;
+    double na = 0;
+    double ne = 0;
+    for (int i = 0; i < x.length; i++) {
+      dot += (double) x[i] * y[i];
+      na += (double) x[i] * x[i];
+      ne += (double) y[i] * y[i];
+    }
+    return dot / Math.sqrt(na * ne);
+  }
+
   @Test
   void probeFindsFusedGeluOnX86WithOneDnn() {
     String arch = System.getProperty("os.arch");
@@ -200,7 +269,11 @@ class KernelFusionTest {
             + " DT_FLOAT]; num_args: int >= 0; fused_ops: list(string) = []; epsilon: float = 1.0E-4;"
             + " leakyrelu_alpha: float = 0.2]",
         KernelFusion.MKL_LAYER_NORM, "_MklLayerNorm(x: T, scale: T, offset: T) -> (y: T)"
-            + " attrs[T: type in [DT_FLOAT, DT_BFLOAT16, DT_HALF]; epsilon: float = 0.001]");
+            + " attrs[T: type in [DT_FLOAT, DT_BFLOAT16, DT_HALF]; epsilon: float = 0.001]",
+        KernelFusion.PACKED_MATMUL, "_MklNativeFusedMatMul(a: T, b: T, args: num_args * T) -> (product: T)"
+            + " attrs[is_filter_const: bool = false; transpose_a: bool = false; transpose_b: bool = false; T: type in"
+            + " [DT_BFLOAT16, DT_FLOAT, DT_HALF]; num_args: int >= 0; fused_ops: list(string) = []; epsilon: float ="
+            + " 1.0E-4; leakyrelu_alpha: float = 0.2]");
     Map<String, String> found = new TreeMap<>();
     for (OpDef d : TensorFlow.registeredOpList().getOpList()) {
       if (expected.containsKey(d.getName())) {
