@@ -364,6 +364,41 @@ public abstract class GraphPredictor implements LxmertPredictor {
 
   @Override
   public LxmertOutputs predict(LxmertInputs inputs, OutputSelection wanted) {
+    return predict(inputs, wanted, null);
+  }
+
+  /**
+   * One {@link #predict} traced by TensorFlow ({@code RunOptions} FULL_TRACE): the time each op type took over
+   * the run, summed over its ops, by op type (as run, e.g. {@code _MklNativeFusedMatMul}, {@code Cast}), most
+   * time first. Ops run in parallel on the inter-op threads, so the sum exceeds the call's wall time. For
+   * profiling: tracing slows the run down.
+   */
+  public List<OpTime> profile(LxmertInputs inputs, OutputSelection wanted) {
+    Map<String, long[]> byType = new java.util.HashMap<>();
+    predict(inputs, wanted, md -> {
+      for (org.tensorflow.proto.DeviceStepStats d : md.getStepStats().getDevStatsList()) {
+        for (org.tensorflow.proto.NodeExecStats n : d.getNodeStatsList()) {
+          String label = n.getTimelineLabel();
+          int eq = label.indexOf(" = ");
+          int paren = label.indexOf('(', eq + 3);
+          String type = eq < 0 || paren < 0 ? n.getNodeName() : label.substring(eq + 3, paren);
+          long[] a = byType.computeIfAbsent(type, k -> new long[2]);
+          a[0] += n.getOpEndRelMicros() - n.getOpStartRelMicros();
+          a[1]++;
+        }
+      }
+    });
+    List<OpTime> out = new ArrayList<>();
+    byType.forEach((k, v) -> out.add(new OpTime(k, v[0], (int) v[1])));
+    out.sort((a, b) -> Long.compare(b.micros(), a.micros()));
+    return out;
+  }
+
+  /** One op type's time in a {@link #profile}d run: microseconds summed over {@code count} ops. */
+  public record OpTime(String type, long micros, int count) {}
+
+  private LxmertOutputs predict(LxmertInputs inputs, OutputSelection wanted,
+                                java.util.function.Consumer<org.tensorflow.proto.RunMetadata> trace) {
     inputs.validate(config);
     List<String> names = new ArrayList<>();
     for (String n : wanted.names()) {
@@ -389,7 +424,14 @@ public abstract class GraphPredictor implements LxmertPredictor {
           });
         }
         Map<String, FloatArray> out = new LinkedHashMap<>();
-        try (Result res = r.run()) {
+        if (trace != null) {
+          r.setOptions(org.tensorflow.proto.RunOptions.newBuilder()
+              .setTraceLevel(org.tensorflow.proto.RunOptions.TraceLevel.FULL_TRACE).build());
+        }
+        try (Result res = trace == null ? r.run() : r.runAndFetchMetadata()) {
+          if (trace != null) {
+            res.getMetadata().ifPresent(trace);
+          }
           Map<Integer, FloatArray> copied = new LinkedHashMap<>();
           for (String n : names) {
             int i = fetchIndex.get(model.outputs().get(n));

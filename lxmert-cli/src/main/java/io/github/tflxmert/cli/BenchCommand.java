@@ -59,6 +59,11 @@ final class BenchCommand implements Callable<Integer> {
   int regions;
   @Option(names = "--threads", defaultValue = "2", description = "intra- and inter-op threads (as in Python).")
   int threads;
+  @Option(names = "--profile", description = "graph variants: after timing, one traced call; prints the time per "
+      + "op type (summed over the ops, which run in parallel) to stderr.")
+  boolean profile;
+  @Option(names = "--inter-op-threads", paramLabel = "N", description = "inter-op threads if not --threads.")
+  Integer interThreads;
   @Option(names = "--iters", defaultValue = "20")
   int iters;
   @Option(names = "--warmup", defaultValue = "3")
@@ -72,7 +77,8 @@ final class BenchCommand implements Callable<Integer> {
     org.tensorflow.TensorFlow.version();
     double init = (System.nanoTime() - ti) / 1e9;
     long t0 = System.nanoTime();
-    LoadOptions opts = LoadOptions.defaults().withThreads(threads, threads).withXla(variant.equals("graph-xla"))
+    LoadOptions opts = LoadOptions.defaults()
+        .withThreads(threads, interThreads == null ? threads : interThreads).withXla(variant.equals("graph-xla"))
         .withGraphOptimizer(variant.equals("graph-grappler"))
         .withKernelFusion(variant.equals("graph-unfused") || variant.equals("graph-bf16-rewrite-unfused")
             ? KernelFusion.OFF : KernelFusion.ONEDNN)
@@ -123,6 +129,16 @@ final class BenchCommand implements Callable<Integer> {
         o.put("weights_packed", g.weightsPacked());
       }
       spec.commandLine().getOut().println(o.toString());
+      if (profile && m instanceof io.github.tflxmert.GraphPredictor g) {
+        List<io.github.tflxmert.GraphPredictor.OpTime> ops = g.profile(in, sel);
+        long total = ops.stream().mapToLong(io.github.tflxmert.GraphPredictor.OpTime::micros).sum();
+        spec.commandLine().getErr().printf(java.util.Locale.ROOT, "profile (one traced call; op time summed, "
+            + "%.1f ms over %d op types):%n", total / 1e3, ops.size());
+        for (io.github.tflxmert.GraphPredictor.OpTime t : ops.subList(0, Math.min(25, ops.size()))) {
+          spec.commandLine().getErr().printf(java.util.Locale.ROOT, "  %9.2f ms %5.1f %% %5d x %s%n", t.micros() / 1e3,
+              100.0 * t.micros() / total, t.count(), t.type());
+        }
+      }
     }
     return 0;
   }

@@ -42,6 +42,7 @@ final class Heads {
     private final Operand<TFloat32> wordEmbeddings;
     private final Operand<TBfloat16> wordEmbeddings16;
     private final Operand<TFloat32> bias;
+    private final Operand<TBfloat16> bias16;   // mixed bfloat16: held in bfloat16, else null
     private final int hidden;
     private final int vocab;
     private final KernelFusion fusion;
@@ -53,7 +54,8 @@ final class Heads {
       fusion = ctx.fusion();
       packed = ctx.packedWeights();
       transform = new Transform(ms, ctx, "cls/predictions/transform", c);
-      bias = ms.weight("cls/predictions", "bias", c.vocabSize());
+      bias = wordEmbeddings16 != null ? null : ms.weight("cls/predictions", "bias", c.vocabSize());
+      bias16 = wordEmbeddings16 == null ? null : ms.weightBfloat16("cls/predictions", "bias", c.vocabSize());
       this.wordEmbeddings = wordEmbeddings;
       this.wordEmbeddings16 = wordEmbeddings16;
       hidden = c.hiddenSize();
@@ -67,7 +69,7 @@ final class Heads {
       boolean fused = fusion != KernelFusion.OFF;
       if (wordEmbeddings16 != null) {   // mixed bfloat16: the decoder in bfloat16, logits widened to float32
         Operand<TBfloat16> flat16 = tf.dtypes.cast(flat, TBfloat16.class);
-        Operand<TBfloat16> b16 = tf.dtypes.cast(bias, TBfloat16.class);
+        Operand<TBfloat16> b16 = bias16;
         // Packed: oneDNN's weight-caching inner product; else MatMul, not _FusedMatMul: oneDNN's matmul primitive
         // (AMX where the CPU has it), see Layers.Dense.apply16
         Operand<TBfloat16> l16 = packed ? KernelFusion.packedMatMul(tf, flat16, wordEmbeddings16, true, b16, false)

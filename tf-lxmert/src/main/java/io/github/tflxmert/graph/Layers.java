@@ -24,24 +24,27 @@ public final class Layers {
    * bfloat16 kernel and the output is cast back to float32, as Keras' {@code mixed_bfloat16} policy computes a
    * Dense; {@code kernel16} is null in a float32 graph (and {@code kernel} is then the only kernel used).
    * {@code packed} (mixed bfloat16 with fed weights only, see {@link BuildContext#packedWeights()}): the matmul, bias
-   * and an exact GELU as oneDNN's weight-caching kernel ({@link KernelFusion#packedMatMul}).
+   * and an exact GELU as oneDNN's weight-caching kernel ({@link KernelFusion#packedMatMul}). {@code bias16}: the
+   * bias held in bfloat16 like the kernel (cast once at load with fed weights), or null (then {@code bias} is cast
+   * on every call).
    */
   public record Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion,
-                      Operand<TBfloat16> kernel16, boolean packed) {
+                      Operand<TBfloat16> kernel16, boolean packed, Operand<TBfloat16> bias16) {
     /** A float32 Dense on these weights. */
     public Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion) {
-      this(kernel, bias, in, out, fusion, null, false);
+      this(kernel, bias, in, out, fusion, null, false, null);
     }
 
     /** A mixed-bfloat16 Dense ({@code kernel16}; {@code kernel} null) as MatMul + BiasAdd, kernel not packed. */
     public Dense(Operand<TFloat32> kernel, Operand<TFloat32> bias, long in, long out, KernelFusion fusion,
                  Operand<TBfloat16> kernel16) {
-      this(kernel, bias, in, out, fusion, kernel16, false);
+      this(kernel, bias, in, out, fusion, kernel16, false, null);
     }
 
     /** A float32 Dense. */
     public static Dense create(ModelScope ms, String path, long in, long out, KernelFusion fusion) {
-      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion, null, false);
+      return new Dense(ms.weight(path, "kernel", in, out), ms.weight(path, "bias", out), in, out, fusion, null, false,
+          null);
     }
 
     /** A Dense built as {@code ctx} says: float32, or mixed bfloat16 with its kernel held in bfloat16. */
@@ -52,8 +55,8 @@ public final class Layers {
       if (ctx.packedWeights() && !ms.fedWeights()) {
         throw new IllegalStateException("packed bfloat16 kernels need fed weights (they must never change): " + path);
       }
-      return new Dense(null, ms.weight(path, "bias", out), in, out, ctx.fusion(),
-          ms.weightBfloat16(path, "kernel", in, out), ctx.packedWeights());
+      return new Dense(null, null, in, out, ctx.fusion(), ms.weightBfloat16(path, "kernel", in, out),
+          ctx.packedWeights(), ms.weightBfloat16(path, "bias", out));
     }
 
     /**
@@ -97,7 +100,7 @@ public final class Layers {
       }
       int rank = x.shape().numDimensions();
       Operand<TBfloat16> flat = rank == 2 ? x : tf.reshape(x, tf.constant(new int[] {-1, (int) in})); // [M, in]
-      Operand<TBfloat16> b = tf.dtypes.cast(bias, TBfloat16.class);
+      Operand<TBfloat16> b = bias16 != null ? bias16 : tf.dtypes.cast(bias, TBfloat16.class);
       if (packed) {   // oneDNN's inner product on the kernel it packed once (AMX brgemm where the CPU has it)
         boolean gelu = "gelu".equals(activation);
         Operand<TBfloat16> y = unflatten(tf, x, rank, KernelFusion.packedMatMul(tf, flat, kernel16, false, b, gelu));

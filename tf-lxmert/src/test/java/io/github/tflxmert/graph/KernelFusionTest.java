@@ -181,7 +181,7 @@ class KernelFusionTest {
         Operand<TFloat32> kp = tf.placeholder(TFloat32.class);
         Operand<TFloat32> bp = tf.placeholder(TFloat32.class);
         var k16 = tf.dtypes.cast(kp, org.tensorflow.types.TBfloat16.class);
-        Operand<TFloat32> y16 = new Layers.Dense(null, bp, in, out, KernelFusion.ONEDNN, k16, true)
+        Operand<TFloat32> y16 = new Layers.Dense(null, bp, in, out, KernelFusion.ONEDNN, k16, true, null)
             .apply(tf, xp, "gelu");
         Operand<TFloat32> y32 = new Layers.Dense(kp, bp, in, out, KernelFusion.OFF).apply(tf, xp, "gelu");
         List<String> bf16Types = new ArrayList<>();
