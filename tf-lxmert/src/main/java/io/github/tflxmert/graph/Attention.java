@@ -36,7 +36,15 @@ final class Attention {
     value = Layers.Dense.create(ms, path + "/value", hidden, hidden, ctx);
   }
 
-  record Result(Operand<TFloat32> context, Operand<TFloat32> probs) {}
+  /**
+   * The context [B,Q,H] and probabilities [B,h,Q,K]; under mixed bfloat16 also the context as the bfloat16 tensor
+   * it was computed as ({@code context16}; else null), so the next Dense need not cast it up and back down.
+   */
+  record Result(Operand<TFloat32> context, Operand<TFloat32> probs, Operand<TBfloat16> context16) {
+    Result(Operand<TFloat32> context, Operand<TFloat32> probs) {
+      this(context, probs, null);
+    }
+  }
 
   Result apply(Ops tf, Operand<TFloat32> hiddenStates, Operand<TFloat32> context, Operand<TFloat32> mask) {
     if (ctx.mixedBfloat16()) {
@@ -68,7 +76,8 @@ final class Attention {
     Operand<TBfloat16> scores = batchMatMulV2(tf, q, k, true);                                       // [B,h,Q,K]
     Operand<TFloat32> probs = probabilities(tf, tf.dtypes.cast(scores, TFloat32.class), mask);
     Operand<TBfloat16> ctx = batchMatMulV2(tf, tf.dtypes.cast(probs, TBfloat16.class), v, false);     // [B,h,Q,d]
-    return new Result(tf.dtypes.cast(mergeHeads(tf, ctx, batch), TFloat32.class), probs);
+    Operand<TBfloat16> merged = mergeHeads(tf, ctx, batch);                                         // [B,Q,H]
+    return new Result(tf.dtypes.cast(merged, TFloat32.class), probs, merged);
   }
 
   /**

@@ -30,7 +30,10 @@ final class AttentionLayer {
   /** x [B,Q,H] attends to ctx [B,K,H]; returns the output [B,Q,H] and probabilities [B,h,Q,K]. */
   Attention.Result apply(Ops tf, Operand<TFloat32> x, Operand<TFloat32> ctx, Operand<TFloat32> mask) {
     Attention.Result a = attention.apply(tf, x, ctx, mask);
-    Operand<TFloat32> out = layerNorm.apply(tf, tf.math.add(build.dropout(tf, dense.apply(tf, a.context()), dropout), x));
+    // Mixed bfloat16: the dense reads the bfloat16 context as computed (the float32 copy is then never run).
+    Operand<TFloat32> projected = a.context16() != null && dense.kernel16() != null
+        ? tf.dtypes.cast(dense.apply16(tf, a.context16(), null), TFloat32.class) : dense.apply(tf, a.context());
+    Operand<TFloat32> out = layerNorm.apply(tf, tf.math.add(build.dropout(tf, projected, dropout), x));
     return new Attention.Result(out, a.probs());
   }
 }

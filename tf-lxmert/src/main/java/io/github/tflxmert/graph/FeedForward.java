@@ -3,6 +3,7 @@ package io.github.tflxmert.graph;
 import io.github.tflxmert.config.LxmertConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
+import org.tensorflow.types.TBfloat16;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -28,7 +29,15 @@ final class FeedForward {
   }
 
   Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
-    Operand<TFloat32> i = inter.apply(tf, x, act);   // [B,L,I]
-    return layerNorm.apply(tf, tf.math.add(ctx.dropout(tf, out.apply(tf, i), dropout), x));
+    Operand<TFloat32> y;
+    if (inter.kernel16() != null && out.kernel16() != null) {
+      // Mixed bfloat16: the intermediate [B,L,I] stays the bfloat16 tensor the first Dense made (casting it up and
+      // back down for the second would give the same values, at two passes over the widest activation)
+      Operand<TBfloat16> i16 = inter.apply16(tf, tf.dtypes.cast(x, TBfloat16.class), act);
+      y = tf.dtypes.cast(out.apply16(tf, i16, null), TFloat32.class);
+    } else {
+      y = out.apply(tf, inter.apply(tf, x, act));     // [B,L,I] in between
+    }
+    return layerNorm.apply(tf, tf.math.add(ctx.dropout(tf, y, dropout), x));
   }
 }
