@@ -70,12 +70,13 @@ public abstract class GraphPredictor implements LxmertPredictor {
   private final Path checkpoint;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
+  /** The fallback from packed bfloat16 kernels is logged once per process. */
+  private static final AtomicBoolean PACKING_WARNED = new AtomicBoolean();
   /**
    * Builds graphs while the opening thread reads the checkpoint. Shared, daemon threads that end after a minute
    * idle: a new native thread per load would make the C allocator set up fresh per-thread arenas, which showed as
    * resident-memory growth over repeated open/close cycles.
    */
-  private static final AtomicBoolean PACKING_WARNED = new AtomicBoolean();
   private static final ExecutorService BUILDERS = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "lxmert-graph-builder");
     t.setDaemon(true);

@@ -69,11 +69,10 @@ final class Heads {
       boolean fused = fusion != KernelFusion.OFF;
       if (wordEmbeddings16 != null) {   // mixed bfloat16: the decoder in bfloat16, logits widened to float32
         Operand<TBfloat16> flat16 = tf.dtypes.cast(flat, TBfloat16.class);
-        Operand<TBfloat16> b16 = bias16;
         // Packed: oneDNN's weight-caching inner product; else MatMul, not _FusedMatMul: oneDNN's matmul primitive
         // (AMX where the CPU has it), see Layers.Dense.apply16
-        Operand<TBfloat16> l16 = packed ? KernelFusion.packedMatMul(tf, flat16, wordEmbeddings16, true, b16, false)
-            : tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), b16);  // [B*S,V]
+        Operand<TBfloat16> l16 = packed ? KernelFusion.packedMatMul(tf, flat16, wordEmbeddings16, true, bias16, false)
+            : tf.nn.biasAdd(tf.linalg.matMul(flat16, wordEmbeddings16, MatMul.transposeB(true)), bias16);  // [B*S,V]
         return tf.reshape(tf.dtypes.cast(l16, TFloat32.class),
             tf.stack(List.of(tf.constant(-1), seq, tf.constant(vocab))));                          // [B,S,V]
       }

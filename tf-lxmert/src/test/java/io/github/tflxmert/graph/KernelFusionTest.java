@@ -126,13 +126,7 @@ class KernelFusionTest {
       var k16 = tf.dtypes.cast(kp, org.tensorflow.types.TBfloat16.class);
       Operand<TFloat32> y16 = new Layers.Dense(null, bp, in, out, fusion, k16).apply(tf, xp, "gelu");
       Operand<TFloat32> y32 = new Layers.Dense(kp, bp, in, out, KernelFusion.OFF).apply(tf, xp, "gelu");
-      List<String> bf16Types = new ArrayList<>();
-      for (Iterator<GraphOperation> it = g.operations(); it.hasNext(); ) {
-        GraphOperation op = it.next();
-        if (op.numOutputs() > 0 && op.output(0).dataType() == org.tensorflow.proto.DataType.DT_BFLOAT16) {
-          bf16Types.add(op.type());
-        }
-      }
+      List<String> bf16Types = bfloat16OpTypes(g);
       assertTrue(bf16Types.contains("MatMul") && bf16Types.contains("BiasAdd")
           && !bf16Types.contains(KernelFusion.FUSED_MATMUL), "bfloat16 ops: " + bf16Types);
       try (Result res = s.runner().feed(xp, x).feed(kp, k).feed(bp, b).fetch(y16).fetch(y32).run()) {
@@ -172,13 +166,7 @@ class KernelFusionTest {
         Operand<TFloat32> y16 = new Layers.Dense(null, bp, in, out, KernelFusion.ONEDNN, k16, true, null)
             .apply(tf, xp, "gelu");
         Operand<TFloat32> y32 = new Layers.Dense(kp, bp, in, out, KernelFusion.OFF).apply(tf, xp, "gelu");
-        List<String> bf16Types = new ArrayList<>();
-        for (Iterator<GraphOperation> it = g.operations(); it.hasNext(); ) {
-          GraphOperation op = it.next();
-          if (op.numOutputs() > 0 && op.output(0).dataType() == org.tensorflow.proto.DataType.DT_BFLOAT16) {
-            bf16Types.add(op.type());
-          }
-        }
+        List<String> bf16Types = bfloat16OpTypes(g);
         assertTrue(bf16Types.contains(KernelFusion.PACKED_MATMUL) && !bf16Types.contains("MatMul"),
             "bfloat16 ops: " + bf16Types);
         for (int[] bs : new int[][] {{3, 17}, {1, 5}, {8, 36}, {3, 17}}) {
@@ -193,6 +181,18 @@ class KernelFusionTest {
         }
       }
     }
+  }
+
+  /** The types of the graph's ops whose first output is bfloat16. */
+  private static List<String> bfloat16OpTypes(Graph g) {
+    List<String> types = new ArrayList<>();
+    for (Iterator<GraphOperation> it = g.operations(); it.hasNext(); ) {
+      GraphOperation op = it.next();
+      if (op.numOutputs() > 0 && op.output(0).dataType() == org.tensorflow.proto.DataType.DT_BFLOAT16) {
+        types.add(op.type());
+      }
+    }
+    return types;
   }
 
   private static double cosine(TFloat32 a, TFloat32 e) {
