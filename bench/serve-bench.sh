@@ -7,19 +7,24 @@
 # Before the server runs, `lxmert bench --variant graph` measures the same input in-process; the summary gives
 #   - the batching on/off throughput ratio at concurrency 8 (target >= 1.5x), and
 #   - p99 at concurrency 1 over `lxmert bench`'s p50 (target <= 1.2x: what the server adds).
+# At base widths it then measures concurrency 8 again with both servers up at once, batching off and on, in
+# --pairs P (default 4) pairs of 15 s segments in alternating order (off/on, on/off, ...): this host's speed drifts
+# by up to 2x over minutes, so one off run and one on run minutes apart can disagree by more than the effect; the
+# INTERLEAVED line gives each pair's ratio and the SUMMARY their median and range. --pairs 0 skips it.
 # RESULT lines carry rows_per_run (mean rows per model run while measuring, from the batch-size histogram).
 # --sweep adds, at concurrency 8, batching on with --num-batch-threads 1 and 2 x --batch-timeout-micros 1000,
 # 5000 and 20000 (each against the batching-off figure of the main run): what limits the gain at base widths is
 # how many requests one run merges (8 closed-loop clients split into cohorts that never meet when the batch
 # timeout is shorter than a client's round trip, and 2 batch threads halve each batch).
-# Usage: bench/serve-bench.sh [--quick] [--seconds S] [--dir DIR] [--base-path] [--sweep] [-- ServingBenchmark options]
+# Usage: bench/serve-bench.sh [--quick] [--seconds S] [--dir DIR] [--base-path] [--sweep] [--pairs P]
+#          [-- ServingBenchmark options]
 #   --base-path: serve the `lxmert export` SavedModel instead of the HF directory; options after -- go to
 #   ServingBenchmark (e.g. -- --batch-timeout-micros 5000 --batch-threads 1 --concurrency 8).
-# Takes about 4 min at base widths with the default 20 s per point (plus writing the 1 GB model once).
+# Takes about 7 min at base widths (4 of them the interleaved pairs) with the default 20 s per point (plus writing the 1 GB model once).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-quick=0; seconds=20; dir=""; use_base=0; sweep=0; extra=()
+quick=0; seconds=20; dir=""; use_base=0; sweep=0; pairs=""; extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; seconds=3 ;;
@@ -27,6 +32,7 @@ while [ $# -gt 0 ]; do
     --dir) dir="$2"; shift ;;
     --base-path) use_base=1 ;;
     --sweep) sweep=1 ;;
+    --pairs) pairs="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -58,8 +64,10 @@ bench_json="$(./lxmert bench --model "$model" --variant graph --batch 1 --text 2
 p50="$(echo "$bench_json" | grep -o '"p50_ms" *: *[0-9.]*' | grep -o '[0-9.]*$')"
 echo "lxmert bench --variant graph --batch 1 --text 20 --regions 36: p50 ${p50} ms"
 warm=$([ "$quick" = 1 ] && echo 1 || echo 5)
+pairs="${pairs:-$([ "$quick" = 1 ] && echo 0 || echo 4)}"
 out="$(java -Xmx4g -cp "$cp" io.github.tflxmert.serving.ServingBenchmark "${what[@]}" --seconds "$seconds" \
-  --warmup "$warm" --concurrency 1,8,32 --bench-p50-ms "$p50" "${extra[@]}" 2>/dev/null | grep -E '^(RESULT|SUMMARY|DIRECT)')"
+  --warmup "$warm" --concurrency 1,8,32 --bench-p50-ms "$p50" --interleave "$pairs" "${extra[@]}" 2>/dev/null \
+  | grep -E '^(RESULT|SUMMARY|DIRECT|INTERLEAVED)')"
 echo "$out"
 if [ "$sweep" = 1 ]; then
   off8="$(echo "$out" | grep '"batching": false, "concurrency": 8,' | grep -o '"rps": [0-9.]*' | grep -o '[0-9.]*$')"

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.tflxmert.LxmertInputs;
 import io.github.tflxmert.LxmertOutputs;
+import io.github.tflxmert.config.LabelFile;
 import io.github.tflxmert.config.OutputNames;
 import io.github.tflxmert.OutputSelection;
 import io.github.tflxmert.array.FloatArray;
@@ -150,7 +151,8 @@ final class Answerer {
       float[] p = Scores.softmax(out.questionAnsweringScore().row(0));
       ArrayNode ans = r.putArray("answers");
       for (int id : Scores.topK(p, Math.max(1, topK))) {
-        String label = res.labels() != null && id < res.labels().size() ? res.labels().get(id) : "#" + id;
+        String label = res.labels() != null && id < res.labels().size() && res.labels().get(id) != null
+            ? res.labels().get(id) : "#" + id;
         ans.addObject().put("answer", label).put("index", id).put("probability", p[id]);
       }
     }
@@ -204,18 +206,10 @@ final class Answerer {
             + dir.resolve("vocab.txt") + " (lxmert export writes it), found none");
       }
       Path answers = dir.resolve("answers.json");
-      List<String> labels = null;
-      if (Files.isRegularFile(answers)) {
-        JsonNode a = JSON.readTree(answers.toFile());
-        labels = new ArrayList<>();
-        if (a.isArray()) {
-          for (JsonNode x : a) {
-            labels.add(x.asText());
-          }
-        }
-      }
+      // a JSON list, a JSON object label -> index (ans2label) or one label per line, as `lxmert run --answers` reads
+      List<String> labels = Files.isRegularFile(answers) ? LabelFile.read(answers) : null;
       return new Resources(tok, labels);
-    } catch (IOException e) {
+    } catch (IOException | IllegalArgumentException e) {
       throw new ServingException(ServingException.Code.FAILED_PRECONDITION, "model " + m.name()
           + ": cannot read its tokenizer / labels in " + dir + ": " + e.getMessage(), e);
     }

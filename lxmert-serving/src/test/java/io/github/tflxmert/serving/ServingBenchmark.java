@@ -25,12 +25,17 @@ import tensorflow.serving.PredictionServiceGrpc;
  * (what {@code lxmert bench} measured for the same input), p99 at concurrency 1 over it against the 1.2x target;
  * with batching off and concurrency 1 also a {@code DIRECT} line: gRPC calls alternating call by call with calls of
  * the server's predictor in-process (for twice the seconds), and a SUMMARY of their p50 and p99 ratios: what the
- * server adds with both seeing the machine in the same state.
+ * server adds with both seeing the machine in the same state. With {@code --interleave P} it then serves the model
+ * twice at once, batching off and on, and measures concurrency {@code --interleave-concurrency} (8) in P pairs of
+ * segments of {@code --interleave-seconds} each, off/on then on/off in turn (so a host whose speed drifts over
+ * minutes slows both alike), and prints an {@code INTERLEAVED} line with each pair's ratio and a SUMMARY of their
+ * median and range against the 1.5x target.
  * Batching parameters default to {@code lxmert serve}'s. Not a test: a main in the test sources.
  *
  * <p>Usage: ServingBenchmark (--model HF_DIR | --base BASE) [--seconds 10] [--warmup 3] [--concurrency 1,8,32]
  * [--text 20] [--regions 36] [--max-batch-size 32] [--batch-timeout-micros 1000] [--batch-threads CORES]
- * [--batching off,on] [--outputs a,b,c | --outputs all] [--bench-p50-ms MS]
+ * [--batching off,on] [--outputs a,b,c | --outputs all] [--bench-p50-ms MS] [--interleave P]
+ * [--interleave-seconds 15] [--interleave-concurrency 8]
  */
 public final class ServingBenchmark {
   private ServingBenchmark() {}
@@ -49,6 +54,9 @@ public final class ServingBenchmark {
     String[] modes = {"off", "on"};
     List<String> outputs = List.of("prediction_logits", "cross_relationship_score", "question_answering_score");
     double benchP50 = Double.NaN;
+    int pairs = 0;
+    int pairSeconds = 15;
+    int pairConcurrency = 8;
     for (int i = 0; i < args.length; i += 2) {
       String v = args[i + 1];
       switch (args[i]) {
@@ -65,6 +73,9 @@ public final class ServingBenchmark {
         case "--batching" -> modes = v.split(",");
         case "--outputs" -> outputs = v.equals("all") ? List.of() : List.of(v.split(","));
         case "--bench-p50-ms" -> benchP50 = Double.parseDouble(v);
+        case "--interleave" -> pairs = Integer.parseInt(v);
+        case "--interleave-seconds" -> pairSeconds = Integer.parseInt(v);
+        case "--interleave-concurrency" -> pairConcurrency = Integer.parseInt(v);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -76,8 +87,7 @@ public final class ServingBenchmark {
       ModelServer.Options o = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src),
           batching ? new Batcher.Options(maxBatch, timeout, threads, 100) : null, 0, 4, 64 << 20, 64 << 20, 10);
       try (ModelServer server = ModelServer.start(o)) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
-            .maxInboundMessageSize(256 << 20).build();
+        ManagedChannel ch = channel(server);
         try {
           Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
           int f = s.config().visualFeatDim();
@@ -117,6 +127,10 @@ public final class ServingBenchmark {
         }
       }
     }
+    if (pairs > 0) {
+      interleavedBatching(src, new Batcher.Options(maxBatch, timeout, threads, 100), text, regions, outputs, pairs,
+          pairSeconds, pairConcurrency, warmup);
+    }
     if (rps.containsKey("on@8") && rps.containsKey("off@8")) {
       double ratio = rps.get("on@8")[0] / rps.get("off@8")[0];
       System.out.printf(Locale.ROOT, "SUMMARY batching on/off throughput at concurrency 8: %.2f / %.2f req/s = %.2fx "
@@ -138,6 +152,79 @@ public final class ServingBenchmark {
         }
       }
     }
+  }
+
+  /**
+   * Batching off and on served at once (two servers, each with its own predictor, in this JVM), measured in
+   * {@code pairs} pairs of {@code seconds}-second segments at {@code clients} concurrency, the order alternating
+   * (off/on, on/off, ...); each segment after a warm-up of {@code warmup} seconds on the same server.
+   */
+  private static void interleavedBatching(ServedModel.Source src, Batcher.Options batching, int text, int regions,
+                                          List<String> outputs, int pairs, int seconds, int clients, int warmup)
+      throws Exception {
+    ModelServer.Options off = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), null, 0, 4, 64 << 20,
+        64 << 20, 10);
+    ModelServer.Options on = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), batching, 0, 4, 64 << 20,
+        64 << 20, 10);
+    try (ModelServer offServer = ModelServer.start(off); ModelServer onServer = ModelServer.start(on)) {
+      ManagedChannel offCh = channel(offServer);
+      ManagedChannel onCh = channel(onServer);
+      try {
+        Servable s = offServer.models().get("m").acquire(java.util.OptionalLong.empty());
+        int f = s.config().visualFeatDim();
+        s.release();
+        PredictRequest req = ServingServerTest.request("m", ServingFixturesBench.inputs(text, regions, f), true,
+            outputs.toArray(new String[0]));
+        double[] offRps = new double[pairs];
+        double[] onRps = new double[pairs];
+        double[] ratios = new double[pairs];
+        double rows = 0;
+        double runs = 0;
+        for (int p = 0; p < pairs; p++) {
+          for (int k = 0; k < 2; k++) {
+            boolean batched = (p % 2 == 0) == (k == 1);       // pair 0: off then on; pair 1: on then off; ...
+            ManagedChannel ch = batched ? onCh : offCh;
+            run(ch, req, clients, warmup, false);
+            double[] b0 = batchStats(onServer);
+            double r = run(ch, req, clients, seconds, true).length / (double) seconds;
+            if (batched) {
+              double[] b1 = batchStats(onServer);
+              rows += b1[0] - b0[0];
+              runs += b1[1] - b0[1];
+              onRps[p] = r;
+            } else {
+              offRps[p] = r;
+            }
+          }
+          ratios[p] = onRps[p] / offRps[p];
+        }
+        double[] sorted = ratios.clone();
+        Arrays.sort(sorted);
+        double median = pairs % 2 == 1 ? sorted[pairs / 2] : (sorted[pairs / 2 - 1] + sorted[pairs / 2]) / 2;
+        System.out.printf(Locale.ROOT, "INTERLEAVED {\"concurrency\": %d, \"pairs\": %d, \"seconds\": %d, "
+                + "\"off_rps\": %s, \"on_rps\": %s, \"ratios\": %s, \"median_ratio\": %.2f, \"rows_per_run\": %.2f}%n",
+            clients, pairs, seconds, list(offRps), list(onRps), list(ratios), median, runs > 0 ? rows / runs : 1);
+        System.out.printf(Locale.ROOT, "SUMMARY batching on/off throughput at concurrency %d, %d interleaved pairs of "
+            + "%d s: median %.2fx, range %.2f-%.2fx (target >= 1.5x: %s)%n", clients, pairs, seconds, median,
+            sorted[0], sorted[pairs - 1], median >= 1.5 ? "met" : "NOT met");
+      } finally {
+        offCh.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+        onCh.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  private static ManagedChannel channel(ModelServer server) {
+    return ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()
+        .maxInboundMessageSize(256 << 20).build();
+  }
+
+  private static String list(double[] v) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < v.length; i++) {
+      b.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.2f", v[i]));
+    }
+    return b.append(']').toString();
   }
 
   /** {rows, runs} of the batch-size histogram so far (from the Prometheus text; {0, 0} with batching off). */

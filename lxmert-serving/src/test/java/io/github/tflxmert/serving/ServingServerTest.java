@@ -82,6 +82,7 @@ class ServingServerTest {
     Map<String, ServedModel.Source> models = new LinkedHashMap<>();
     models.put("sm", ServedModel.Source.basePath(base));
     models.put("hf", ServedModel.Source.hfModel(ServingFixtures.HF_MODEL));
+    models.put("hfd", ServedModel.Source.hfModel(withAns2Label(tmp.resolve("hf-ans2label"))));
     ModelServer.Options o = new ModelServer.Options("127.0.0.1", -1, -1, models,
         new Batcher.Options(8, 50_000, 1, 4), 0, 4, 1 << 20, 4 << 20, 10);
     server = ModelServer.start(o);
@@ -479,6 +480,40 @@ class ServingServerTest {
     assertError(400, "expected a list of rows of 128 numbers", http("POST", "/v1/models/hf:answer",
         "{\"instances\": [{\"text\": \"a\", \"features\": [[1]], \"boxes\": [[0,0,1,1]]}]}"));
     assertError(400, "vocab.txt", http("POST", "/v1/models/sm:answer", JSON.writeValueAsString(Map.of("instances", List.of(plain)))));
+  }
+
+  /**
+   * The tiny HF model with an {@code answers.json} in the ans2label form ({"answer i": i}, written in reverse
+   * order, so that reading it as a list would put every label at the wrong index).
+   */
+  private static Path withAns2Label(Path dir) throws Exception {
+    ServingFixtures.copyTree(ServingFixtures.HF_MODEL, dir);
+    int n = JSON.readTree(dir.resolve("config.json").toFile()).get("num_qa_labels").asInt();
+    Map<String, Integer> ans2label = new LinkedHashMap<>();
+    for (int i = n - 1; i >= 0; i--) {
+      ans2label.put("answer " + i, i);
+    }
+    Files.writeString(dir.resolve("answers.json"), JSON.writeValueAsString(ans2label));
+    return dir;
+  }
+
+  @Test
+  void answerNamesAnswersFromAnAns2LabelFile() throws Exception {
+    LxmertInputs one = ServingFixtures.inputs(21, 1, 1, 3);
+    Map<String, Object> inst = Map.of("text", "what is it?", "features", nested(one.visualFeats())[0],
+        "boxes", nested(one.visualPos())[0]);
+    String body = JSON.writeValueAsString(Map.of("instances", List.of(inst), "top_k", 3));
+    HttpResponse<String> r = http("POST", "/v1/models/hfd:answer", body);
+    assertEquals(200, r.statusCode(), r.body());
+    JsonNode answers = JSON.readTree(r.body()).get("predictions").get(0).get("answers");
+    assertEquals(3, answers.size(), r.body());
+    JsonNode plain = JSON.readTree(http("POST", "/v1/models/hf:answer", body).body()).get("predictions").get(0)
+        .get("answers");
+    for (int i = 0; i < 3; i++) {
+      JsonNode a = answers.get(i);
+      assertEquals("answer " + a.get("index").asInt(), a.get("answer").asText(), r.body());
+      assertEquals(plain.get(i).get("index").asInt(), a.get("index").asInt(), "same model, same ranking");
+    }
   }
 
   static void assertError(int code, String text, HttpResponse<String> r) throws Exception {
