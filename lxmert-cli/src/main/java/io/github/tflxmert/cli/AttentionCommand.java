@@ -60,7 +60,7 @@ final class AttentionCommand implements Callable<Integer> {
   Path features;
   @Option(names = "--boxes", paramLabel = "FILE")
   Path boxes;
-  @Option(names = "--image-size", arity = "2", paramLabel = "W H")
+  @Option(names = "--image-size", arity = "2", paramLabel = "W H", hideParamSyntax = true)
   int[] imageSize;
   @Option(names = "--kind", defaultValue = "all", description = "language | vision | cross (language->vision, "
       + "HF's) | cross-vision (vision->language) | cross-language-self | cross-vision-self (the self-attentions of "

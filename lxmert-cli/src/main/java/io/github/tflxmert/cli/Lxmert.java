@@ -15,8 +15,9 @@ import picocli.CommandLine.ParseResult;
 
 /** The {@code lxmert} command: entry point and error handling (messages, not stack traces). */
 @Command(name = "lxmert", mixinStandardHelpOptions = true, version = "tf-lxmert 0.1.0",
-    description = {"LXMERT (Tan & Bansal 2019) on TensorFlow Java: run, inspect, export and check parity.", "",
-        "Example: ./lxmert run --text \"a [MASK] sitting on a chair\""},
+    description = {"LXMERT (Tan & Bansal 2019) on TensorFlow Java: run a model, inspect, export SavedModels, check "
+        + "parity with Python, benchmark, serve (TF Serving's gRPC and REST APIs), tokenize, draw attention.", "",
+        "Example: ./lxmert run --text \"what color is the cube?\""},
     subcommands = {RunCommand.class, InspectCommand.class, ExportCommand.class, ParityCommand.class, BenchCommand.class, AttentionCommand.class, TokenizeCommand.class, ServeCommand.class,
         CommandLine.HelpCommand.class})
 public final class Lxmert {

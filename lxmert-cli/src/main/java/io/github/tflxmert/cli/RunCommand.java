@@ -67,7 +67,8 @@ final class RunCommand implements Callable<Integer> {
         + "model.safetensors, tf_model.h5 or pytorch_model.bin, vocab.txt.")
     Path model;
     @Option(names = "--saved-model", paramLabel = "DIR", description = "A SavedModel (or TF Serving base "
-        + "directory); needs --vocab unless vocab.txt sits next to it.")
+        + "directory); needs --vocab unless vocab.txt sits in it or, for a version directory BASE/N, in BASE (where "
+        + "export writes it).")
     Path savedModel;
   }
 
@@ -83,8 +84,8 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--boxes", paramLabel = "FILE", description = ".npy boxes [N,4] (x1, y1, x2, y2) for a .npy "
       + "features file.")
   Path boxes;
-  @Option(names = "--image-size", arity = "2", paramLabel = "W H", description = "Divide pixel boxes by width and "
-      + "height.")
+  @Option(names = "--image-size", arity = "2", paramLabel = "W H", hideParamSyntax = true,
+      description = "Divide pixel boxes by width and height.")
   int[] imageSize;
   @Option(names = "--image-id", description = "Row of a .tsv features file (default: the first).")
   String imageId;
@@ -131,7 +132,7 @@ final class RunCommand implements Callable<Integer> {
           + "image: .npy, .npz or .tsv)");
     }
     Path vocabFile = vocab != null ? vocab : modelDir != null ? modelDir.resolve("vocab.txt")
-        : choice.savedModel.resolve("vocab.txt");
+        : savedModelVocab(choice.savedModel);
     if (!Files.isRegularFile(vocabFile)) {
       throw new IllegalArgumentException(vocabFile + ": vocab.txt not found; pass --vocab FILE");
     }
@@ -279,6 +280,20 @@ final class RunCommand implements Callable<Integer> {
    * the head-less {@code LxmertModel} (as {@code unc-nlp/lxmert-base-uncased}'s does) runs as what its weights hold,
    * since {@code run} shows the heads' outputs.
    */
+  /**
+   * The vocab.txt of a SavedModel: in its directory, else, for a version directory ({@code BASE/N}, what
+   * {@code --saved-model} is also given), in the TF Serving base above it, where {@code lxmert export} writes it.
+   * The path reported when neither exists is the SavedModel's own.
+   */
+  static Path savedModelVocab(Path savedModel) {
+    Path own = savedModel.resolve("vocab.txt");
+    Path dir = savedModel.toAbsolutePath().normalize();
+    Path base = dir.getParent();
+    boolean version = dir.getFileName() != null && dir.getFileName().toString().matches("[0-9]+");
+    return !Files.isRegularFile(own) && version && base != null && Files.isRegularFile(base.resolve("vocab.txt"))
+        ? base.resolve("vocab.txt") : own;
+  }
+
   private static ModelClass.Choice modelClassFor(Path modelDir) throws IOException {
     ModelClass.Choice c = ModelClass.of(modelDir, null);
     if (c.modelClass() != ModelClass.LXMERT_MODEL) {

@@ -163,6 +163,18 @@ class LxmertCommandTest {
     assertEquals(new ObjectMapper().readTree(fromGraph.out()).get("match_probability").asDouble(),
         new ObjectMapper().readTree(fromSm.out()).get("match_probability").asDouble(), 1e-5,
         "export gives the graph's numbers");
+    // a version directory finds the vocab.txt export wrote into the base above it
+    Run fromVersion = lxmert("run", "--saved-model", base.resolve("1").toString(), "--text", "the red cube",
+        "--features", FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_feats.npy").toString(), "--boxes",
+        FIXTURES.resolve("tiny/cases/b1_long/inputs/visual_pos.npy").toString(), "--json");
+    assertEquals(0, fromVersion.exit(), fromVersion.err());
+    com.fasterxml.jackson.databind.node.ObjectNode viaBase = (com.fasterxml.jackson.databind.node.ObjectNode)
+        new ObjectMapper().readTree(fromSm.out());
+    com.fasterxml.jackson.databind.node.ObjectNode viaVersion = (com.fasterxml.jackson.databind.node.ObjectNode)
+        new ObjectMapper().readTree(fromVersion.out());
+    assertEquals(base.resolve("1").toString(), viaVersion.remove("model").asText());
+    viaBase.remove("model");
+    assertEquals(viaBase, viaVersion, "the same SavedModel and vocabulary, the same answer");
     Path png = tmp.resolve("att.png");
     Run att = lxmert("attention", "--text", "what color is the cube?", "--out", png.toString());
     assertEquals(0, att.exit(), att.err());
