@@ -61,19 +61,24 @@ final class InspectCommand implements Callable<Integer> {
     try (WeightSource src = WeightSources.open(ckpt)) {
       Map<String, long[]> byTop = new TreeMap<>();
       long total = 0;
+      Map<String, String> tied = src.sharedWith();   // the same stored values as an earlier tensor: counted once
       for (WeightSource.Entry e : src.entries().values()) {
         String top = src.layout() == WeightSource.Layout.TF ? e.name().split("/")[0] : e.name().split("\\.")[0];
+        long params = tied.containsKey(e.name()) ? 0 : e.elements();
         byTop.computeIfAbsent(top, k -> new long[2]);
         byTop.get(top)[0]++;
-        byTop.get(top)[1] += e.elements();
-        total += e.elements();
+        byTop.get(top)[1] += params;
+        total += params;
         if (weights) {
-          w.printf("  %-90s %-8s %s%n", e.name(), e.dtype(), Arrays.toString(e.shape()));
+          w.printf("  %-90s %-8s %s%s%n", e.name(), e.dtype(), Arrays.toString(e.shape()),
+              tied.containsKey(e.name()) ? " (tied: the values of " + tied.get(e.name()) + ")" : "");
         }
       }
       w.println("checkpoint: " + ckpt + " (" + src.layout() + " names)");
       byTop.forEach((k, v) -> w.printf("  %-20s %4d tensors %,14d parameters%n", k, v[0], v[1]));
-      w.printf("  total %,d parameters (%s)%n", total, src.entries().size() + " tensors");
+      w.printf("  total %,d parameters (%s)%n", total, src.entries().size() + " tensors"
+          + (tied.isEmpty() ? "" : "; " + tied.size() + " tied to an earlier tensor, counted once: "
+          + String.join(", ", tied.keySet())));
       w.println("heads present: " + byTop.keySet());
     }
   }

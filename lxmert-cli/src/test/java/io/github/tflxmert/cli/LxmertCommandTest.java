@@ -112,6 +112,14 @@ class LxmertCommandTest {
     Run ins = lxmert("inspect", model.toString());
     assertEquals(0, ins.exit(), ins.err());
     assertTrue(ins.out().contains("heads present: [answer_head, cls, lxmert, obj_predict_head]"), ins.out());
+    // The same model as a PyTorch state dict saves the LM decoder as a second view of the word embeddings'
+    // storage: the parameter count is the same, the tied tensor counted once.
+    Run pt = lxmert("inspect", FIXTURES.resolve("torch/tiny-zip").toString());
+    assertEquals(0, pt.exit(), pt.err());
+    java.util.regex.Matcher total = java.util.regex.Pattern.compile("total ([0-9,]+) parameters").matcher(ins.out());
+    assertTrue(total.find(), ins.out());
+    assertTrue(pt.out().contains("total " + total.group(1) + " parameters (129 tensors; 1 tied to an earlier tensor, "
+        + "counted once: cls.predictions.decoder.weight)"), pt.out() + " vs " + ins.out());
     Run exp = lxmert("export", "--model", model.toString(), "--out", tmp.resolve("export").toString(),
         "--version", "3");
     assertEquals(0, exp.exit(), exp.err());

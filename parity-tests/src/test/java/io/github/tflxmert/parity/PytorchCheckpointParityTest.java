@@ -66,6 +66,9 @@ class PytorchCheckpointParityTest {
       }
       assertArrayEquals(bits(st, "lxmert.embeddings.word_embeddings.weight"),
           bits(pt, "cls.predictions.decoder.weight"));
+      assertEquals(Map.of("cls.predictions.decoder.weight", "lxmert.embeddings.word_embeddings.weight"),
+          pt.sharedWith(), "the tied decoder is the word embeddings' storage, viewed the same way");
+      assertEquals(Map.of(), st.sharedWith());
     }
   }
 

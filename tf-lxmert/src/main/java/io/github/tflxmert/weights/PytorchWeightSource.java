@@ -70,6 +70,7 @@ public final class PytorchWeightSource implements WeightSource {
   private final String format;
   private final ByteOrder order;
   private final Map<String, Tensor> tensors;
+  private final Map<String, String> sharedWith;
   private final Map<String, Entry> entries;
 
   private PytorchWeightSource(String file, FileBytes bytes) throws IOException {
@@ -98,6 +99,17 @@ public final class PytorchWeightSource implements WeightSource {
     Map<String, Entry> en = new LinkedHashMap<>();
     tensors.forEach((k, v) -> en.put(k, v.entry()));
     this.entries = Collections.unmodifiableMap(en);
+    Map<List<Object>, String> first = new HashMap<>();
+    Map<String, String> shared = new LinkedHashMap<>();
+    tensors.forEach((k, v) -> {
+      List<Object> view = List.of(v.dtype(), v.span().start(), v.offset(), Arrays.toString(v.entry().shape()),
+          Arrays.toString(v.stride()));
+      String earlier = first.putIfAbsent(view, k);
+      if (earlier != null) {
+        shared.put(k, earlier);
+      }
+    });
+    this.sharedWith = Collections.unmodifiableMap(shared);
   }
 
   /**
@@ -415,6 +427,12 @@ public final class PytorchWeightSource implements WeightSource {
   @Override
   public Map<String, Entry> entries() {
     return entries;
+  }
+
+  /** Tensors that are the same view (dtype, storage, offset, shape, stride) of one storage as an earlier one. */
+  @Override
+  public Map<String, String> sharedWith() {
+    return sharedWith;
   }
 
   @Override

@@ -40,6 +40,16 @@ public interface WeightSource extends AutoCloseable {
   Map<String, Entry> entries();
 
   /**
+   * Entries that hold the very values of an earlier entry (the same stored bytes, viewed the same way), each
+   * mapped to the first entry that holds them: tied weights, as a PyTorch state dict saves the LM decoder tied to
+   * the word embeddings. Empty for formats that store each tensor apart (HDF5, safetensors). Counting parameters
+   * counts these once.
+   */
+  default Map<String, String> sharedWith() {
+    return Map.of();
+  }
+
+  /**
    * Writes the named tensor as little-endian float32 into {@code target} at its position (float16, bfloat16
    * and float64 are converted). HDF5 sources reject non-float datasets when opened; safetensors and PyTorch
    * sources list integer tensors and reject them here.
