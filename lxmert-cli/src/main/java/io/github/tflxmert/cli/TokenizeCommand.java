@@ -52,7 +52,11 @@ final class TokenizeCommand implements Callable<Integer> {
       n.set("input_ids", om.valueToTree(e.inputIds()));
       n.set("token_type_ids", om.valueToTree(e.tokenTypeIds()));
       n.set("attention_mask", om.valueToTree(e.attentionMask()));
-      n.set("offsets", om.valueToTree(e.codePointOffsets(text, pair)));
+      int[] off = e.codePointOffsets(text, pair);
+      var pairs = n.putArray("offsets");   // [start, end] per token, as HF's offset_mapping; [CLS]/[SEP] are [0, 0]
+      for (int i = 0; i < off.length; i += 2) {
+        pairs.addArray().add(off[i]).add(off[i + 1]);
+      }
       w.println(om.writerWithDefaultPrettyPrinter().writeValueAsString(n));
     } else {
       w.println("tokens:         " + String.join(" ", e.tokens()));

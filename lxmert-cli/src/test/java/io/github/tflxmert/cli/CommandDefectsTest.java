@@ -75,7 +75,10 @@ class CommandDefectsTest {
     assertEquals("[SEP]", n.get("tokens").get(len - 1).asText());
     assertEquals(len, n.get("tokens").size());
     n.get("token_type_ids").forEach(t -> assertEquals(0, t.asInt(), "one sequence: every token type is 0"));
-    assertEquals(2 * len, n.get("offsets").size());
+    assertEquals(len, n.get("offsets").size());          // [start, end] per token, as HF's offset_mapping
+    assertEquals("[0,0]", n.get("offsets").get(0).toString());                       // [CLS]
+    assertEquals("[0,1]", n.get("offsets").get(1).toString(), n.toString());        // "a"
+    assertEquals("[0,0]", n.get("offsets").get(len - 1).toString());                 // [SEP]
   }
 
   @Test
