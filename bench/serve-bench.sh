@@ -20,7 +20,8 @@
 #          [-- ServingBenchmark options]
 #   --base-path: serve the `lxmert export` SavedModel instead of the HF directory; options after -- go to
 #   ServingBenchmark (e.g. -- --batch-timeout-micros 5000 --batch-threads 1 --concurrency 8).
-# Takes about 7 min at base widths (4 of them the interleaved pairs) with the default 20 s per point (plus writing the 1 GB model once).
+# Takes about 7 min at base widths (about 3 of them the interleaved pairs) with the default 20 s per point (plus
+# writing the 1 GB model once).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

@@ -276,11 +276,6 @@ final class RunCommand implements Callable<Integer> {
   }
 
   /**
-   * The model class {@code run} builds for a directory: as {@link ModelClass#of} says, except that a config naming
-   * the head-less {@code LxmertModel} (as {@code unc-nlp/lxmert-base-uncased}'s does) runs as what its weights hold,
-   * since {@code run} shows the heads' outputs.
-   */
-  /**
    * The vocab.txt of a SavedModel: in its directory, else, for a version directory ({@code BASE/N}, what
    * {@code --saved-model} is also given), in the TF Serving base above it, where {@code lxmert export} writes it.
    * The path reported when neither exists is the SavedModel's own.
@@ -294,6 +289,11 @@ final class RunCommand implements Callable<Integer> {
         ? base.resolve("vocab.txt") : own;
   }
 
+  /**
+   * The model class {@code run} builds for a directory: as {@link ModelClass#of} says, except that a config naming
+   * the head-less {@code LxmertModel} (as {@code unc-nlp/lxmert-base-uncased}'s does) runs as what its weights hold,
+   * since {@code run} shows the heads' outputs.
+   */
   private static ModelClass.Choice modelClassFor(Path modelDir) throws IOException {
     ModelClass.Choice c = ModelClass.of(modelDir, null);
     if (c.modelClass() != ModelClass.LXMERT_MODEL) {

@@ -84,15 +84,11 @@ public final class ServingBenchmark {
     double[] direct = null; // {p50, p99} of the in-process predictor
     for (String mode : modes) {
       boolean batching = mode.equals("on");
-      ModelServer.Options o = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src),
-          batching ? new Batcher.Options(maxBatch, timeout, threads, 100) : null, 0, 4, 64 << 20, 64 << 20, 10);
-      try (ModelServer server = ModelServer.start(o)) {
+      Batcher.Options b = batching ? new Batcher.Options(maxBatch, timeout, threads, 100) : null;
+      try (ModelServer server = ModelServer.start(serverOptions(src, b))) {
         ManagedChannel ch = channel(server);
         try {
-          Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
-          int f = s.config().visualFeatDim();
-          s.release();
-          LxmertInputs in = ServingFixturesBench.inputs(text, regions, f);
+          LxmertInputs in = ServingFixturesBench.inputs(text, regions, featureDim(server));
           PredictRequest req = ServingServerTest.request("m", in, true, outputs.toArray(new String[0]));
           if (!batching && Arrays.stream(conc).anyMatch(c -> c == 1)) {
             // the model alone in this JVM, alternating call by call with gRPC calls, so both see the machine in the
@@ -162,19 +158,13 @@ public final class ServingBenchmark {
   private static void interleavedBatching(ServedModel.Source src, Batcher.Options batching, int text, int regions,
                                           List<String> outputs, int pairs, int seconds, int clients, int warmup)
       throws Exception {
-    ModelServer.Options off = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), null, 0, 4, 64 << 20,
-        64 << 20, 10);
-    ModelServer.Options on = new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), batching, 0, 4, 64 << 20,
-        64 << 20, 10);
-    try (ModelServer offServer = ModelServer.start(off); ModelServer onServer = ModelServer.start(on)) {
+    try (ModelServer offServer = ModelServer.start(serverOptions(src, null));
+         ModelServer onServer = ModelServer.start(serverOptions(src, batching))) {
       ManagedChannel offCh = channel(offServer);
       ManagedChannel onCh = channel(onServer);
       try {
-        Servable s = offServer.models().get("m").acquire(java.util.OptionalLong.empty());
-        int f = s.config().visualFeatDim();
-        s.release();
-        PredictRequest req = ServingServerTest.request("m", ServingFixturesBench.inputs(text, regions, f), true,
-            outputs.toArray(new String[0]));
+        PredictRequest req = ServingServerTest.request("m", ServingFixturesBench.inputs(text, regions,
+            featureDim(offServer)), true, outputs.toArray(new String[0]));
         double[] offRps = new double[pairs];
         double[] onRps = new double[pairs];
         double[] ratios = new double[pairs];
@@ -211,6 +201,21 @@ public final class ServingBenchmark {
         offCh.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
         onCh.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  /** Model "m" on an ephemeral gRPC port of 127.0.0.1, no REST; batching as {@code batching} (null: off). */
+  private static ModelServer.Options serverOptions(ServedModel.Source src, Batcher.Options batching) {
+    return new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), batching, 0, 4, 64 << 20, 64 << 20, 10);
+  }
+
+  /** The served model's visual feature width. */
+  private static int featureDim(ModelServer server) {
+    Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
+    try {
+      return s.config().visualFeatDim();
+    } finally {
+      s.release();
     }
   }
 
