@@ -16,12 +16,20 @@ import java.util.TreeSet;
  * {@code DNNL_MAX_CPU_ISA} at {@code AVX512_CORE_BF16} or above; e.g. {@code AVX2} or {@code AVX512_CORE} refuses).
  * Without these TensorFlow would still run bfloat16 ops, emulated, slower than float32 and with the bfloat16
  * rounding: nobody should pay that by accident, hence {@link Precision#BFLOAT16} fails to load instead.
- * Immutable; thread-safe.
+ *
+ * <p>{@link Precision#AUTO} asks more than "does it run": it picks bfloat16 only where it was measured faster
+ * than float32 ({@link #autoPicksBfloat16}): with AMX-BF16, or with AVX512-BF16 on an AMD core. On an Intel core
+ * with AVX512-BF16 but no AMX (a Sapphire Rapids virtual machine that hides AMX, or Cooper Lake) oneDNN's
+ * AVX512-BF16 inner products were slower than its float32 ones (README, "On an Intel CPU with AVX512-BF16 but no
+ * AMX": the LXMERT-base call 0.58x against 0.95x Python float32 at batch 8), so auto keeps float32 there, and
+ * {@link Precision#BFLOAT16} still runs bfloat16 when asked for. Immutable; thread-safe.
  *
  * @param flags       the CPU flags read ({@code flags} line of /proc/cpuinfo), empty where none could be read
  * @param environment the environment the oneDNN settings are read from
+ * @param vendor      the CPU vendor ({@code vendor_id} of /proc/cpuinfo, e.g. {@code GenuineIntel},
+ *                    {@code AuthenticAMD}), empty where it could not be read
  */
-public record Bfloat16Support(Set<String> flags, Map<String, String> environment) {
+public record Bfloat16Support(Set<String> flags, Map<String, String> environment, String vendor) {
   /** oneDNN's CPU ISA names, lowest first, for {@code ONEDNN_MAX_CPU_ISA}; bfloat16 matmuls from AVX512_CORE_BF16. */
   private static final List<String> ISAS = List.of("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2",
       "AVX512_CORE", "AVX512_CORE_VNNI", "AVX512_CORE_BF16", "AVX10_1_512", "AVX512_CORE_FP16", "AVX10_1_512_AMX",
@@ -31,26 +39,43 @@ public record Bfloat16Support(Set<String> flags, Map<String, String> environment
   public Bfloat16Support {
     flags = Set.copyOf(flags);
     environment = Map.copyOf(environment);
+    vendor = vendor == null ? "" : vendor.trim();
   }
 
-  /** This machine: the flags in /proc/cpuinfo and the process environment. */
+  /** Flags and environment with the vendor unknown. */
+  public Bfloat16Support(Set<String> flags, Map<String, String> environment) {
+    this(flags, environment, "");
+  }
+
+  /** This machine: the flags and vendor in /proc/cpuinfo and the process environment. */
   public static Bfloat16Support detect() {
-    return new Bfloat16Support(cpuFlags(Path.of("/proc/cpuinfo")), System.getenv());
+    Path cpuinfo = Path.of("/proc/cpuinfo");
+    return new Bfloat16Support(cpuFlags(cpuinfo), System.getenv(), cpuVendor(cpuinfo));
   }
 
   /** The flags of the first {@code flags} line of a /proc/cpuinfo-format file; empty if unreadable or absent. */
   public static Set<String> cpuFlags(Path cpuinfo) {
+    String v = firstField(cpuinfo, "flags");
+    return v.isEmpty() ? Set.of() : new TreeSet<>(List.of(v.split("\\s+")));
+  }
+
+  /** The first {@code vendor_id} of a /proc/cpuinfo-format file; empty if unreadable or absent. */
+  public static String cpuVendor(Path cpuinfo) {
+    return firstField(cpuinfo, "vendor_id");
+  }
+
+  private static String firstField(Path cpuinfo, String name) {
     try {
       for (String line : Files.readAllLines(cpuinfo)) {
-        if (line.startsWith("flags")) {
-          int colon = line.indexOf(':');
-          return new TreeSet<>(List.of(line.substring(colon + 1).trim().split("\\s+")));
+        int colon = line.indexOf(':');
+        if (colon > 0 && line.substring(0, colon).trim().equals(name)) {
+          return line.substring(colon + 1).trim();
         }
       }
     } catch (IOException | RuntimeException e) {
-      // not Linux, or no access: no flags
+      // not Linux, or no access: nothing read
     }
-    return Set.of();
+    return "";
   }
 
   /** The bfloat16 instruction sets the CPU reports (avx512_bf16, amx_bf16), sorted. */
@@ -88,6 +113,31 @@ public record Bfloat16Support(Set<String> flags, Map<String, String> environment
       }
     }
     return null;
+  }
+
+  /**
+   * Whether {@link Precision#AUTO} picks bfloat16 here: bfloat16 must be {@link #available()}, and the CPU must
+   * have AMX-BF16 or be an AMD core (AVX512-BF16 measured faster than float32 there; on an Intel core without AMX
+   * it was slower, see the type's comment).
+   */
+  public boolean autoPicksBfloat16() {
+    return available() && (flags.contains("amx_bf16") || "AuthenticAMD".equals(vendor));
+  }
+
+  /**
+   * Why {@link Precision#AUTO} picks what it picks, for its one line: e.g. {@code amx_bf16, avx512_bf16}, or
+   * {@code avx512_bf16 (no AMX) on GenuineIntel: bf16 measured slower than fp32 on such a core; --precision bf16
+   * runs it anyway}.
+   */
+  public String autoReason() {
+    if (!available() || flags.contains("amx_bf16")) {
+      return describe();
+    }
+    String on = vendor.isEmpty() ? "an unknown CPU vendor" : vendor;
+    return autoPicksBfloat16()
+        ? describe() + " on " + on + ", where bf16 measured faster than fp32"
+        : describe() + " on " + on + ": bf16 measured slower than fp32 on an Intel core without AMX; "
+            + "--precision bf16 runs it anyway";
   }
 
   /** What was found, for a log line: e.g. {@code avx512_bf16 (no amx_bf16)}. */

@@ -167,7 +167,7 @@ public abstract class GraphPredictor implements LxmertPredictor {
     Bfloat16Support hw = Bfloat16Support.detect();
     Precision p = wanted.resolve(hw);
     if (wanted == Precision.AUTO) {
-      LOG.info("precision auto: {} ({})", p.shortName(), hw.describe());
+      LOG.info("precision auto: {} ({})", p.shortName(), hw.autoReason());
     }
     return p;
   }

@@ -12,8 +12,9 @@ import java.util.Locale;
  *       softmax, the mask arithmetic and the outputs in float32. Inputs and outputs stay float32. Judged by
  *       the bfloat16 accuracy budget ({@code ParityOptions.bfloat16()}), not the float32 tolerance. Loading fails
  *       on a CPU without bfloat16 instructions ({@link Bfloat16Support}).</li>
- *   <li>{@link #AUTO}: {@link #BFLOAT16} where the CPU has bfloat16 instructions, else {@link #FLOAT32}; the model
- *       says which it picked ({@code GraphPredictor.precision()}, logged at INFO).</li>
+ *   <li>{@link #AUTO}: {@link #BFLOAT16} where the CPU has bfloat16 instructions and bfloat16 was measured faster
+ *       there (AMX-BF16, or AVX512-BF16 on an AMD core: {@link Bfloat16Support#autoPicksBfloat16}), else
+ *       {@link #FLOAT32}; the model says which it picked ({@code GraphPredictor.precision()}, logged at INFO).</li>
  * </ul>
  */
 public enum Precision {
@@ -48,7 +49,7 @@ public enum Precision {
   public Precision resolve(Bfloat16Support support) {
     return switch (this) {
       case FLOAT32 -> FLOAT32;
-      case AUTO -> support.available() ? BFLOAT16 : FLOAT32;
+      case AUTO -> support.autoPicksBfloat16() ? BFLOAT16 : FLOAT32;
       case BFLOAT16 -> {
         if (!support.available()) {
           throw new UnsupportedOperationException("precision bf16: " + support.missing());

@@ -28,8 +28,30 @@ class Bfloat16SupportTest {
     assertEquals("avx512_bf16 (no AMX)", s.describe());
     assertEquals("amx_bf16, avx512_bf16", new Bfloat16Support(AMX, Map.of()).describe());
     assertEquals(Precision.BFLOAT16, Precision.BFLOAT16.resolve(s));
-    assertEquals(Precision.BFLOAT16, Precision.AUTO.resolve(s));
     assertEquals(Precision.FLOAT32, Precision.FLOAT32.resolve(s));
+  }
+
+  @Test
+  void autoPicksBf16OnlyWhereItWasMeasuredFaster() {
+    Bfloat16Support amx = new Bfloat16Support(AMX, Map.of(), "GenuineIntel");
+    assertTrue(amx.autoPicksBfloat16());
+    assertEquals(Precision.BFLOAT16, Precision.AUTO.resolve(amx));
+    assertEquals("amx_bf16, avx512_bf16", amx.autoReason());
+    Bfloat16Support amd = new Bfloat16Support(AVX512_BF16, Map.of(), "AuthenticAMD");
+    assertEquals(Precision.BFLOAT16, Precision.AUTO.resolve(amd));
+    assertEquals("avx512_bf16 (no AMX) on AuthenticAMD, where bf16 measured faster than fp32", amd.autoReason());
+    for (String vendor : new String[] {"GenuineIntel", ""}) {
+      Bfloat16Support intel = new Bfloat16Support(AVX512_BF16, Map.of(), vendor);
+      assertTrue(intel.available(), "bf16 runs when asked for");
+      assertEquals(Precision.BFLOAT16, Precision.BFLOAT16.resolve(intel));
+      assertFalse(intel.autoPicksBfloat16(), vendor);
+      assertEquals(Precision.FLOAT32, Precision.AUTO.resolve(intel), vendor);
+      assertTrue(intel.autoReason().contains("bf16 measured slower than fp32 on an Intel core without AMX; "
+          + "--precision bf16 runs it anyway"), intel.autoReason());
+    }
+    Bfloat16Support capped = new Bfloat16Support(AMX, Map.of("ONEDNN_MAX_CPU_ISA", "AVX2"), "GenuineIntel");
+    assertEquals(Precision.FLOAT32, Precision.AUTO.resolve(capped));
+    assertTrue(capped.autoReason().contains("caps oneDNN below AVX512_CORE_BF16"), capped.autoReason());
   }
 
   @Test
@@ -66,6 +88,11 @@ class Bfloat16SupportTest {
         + "flags\t\t: fpu avx2 avx512f avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n");
     assertEquals(Set.of("fpu", "avx2", "avx512f", "avx512_bf16"), Bfloat16Support.cpuFlags(f));
     assertEquals(Set.of(), Bfloat16Support.cpuFlags(tmp.resolve("missing")));
+    assertEquals("", Bfloat16Support.cpuVendor(f), "no vendor_id line");
+    Path g = Files.writeString(tmp.resolve("cpuinfo2"), "processor\t: 0\nvendor_id\t: AuthenticAMD\n"
+        + "flags\t\t: fpu avx512_bf16\n");
+    assertEquals("AuthenticAMD", Bfloat16Support.cpuVendor(g));
+    assertEquals(Set.of("fpu", "avx512_bf16"), Bfloat16Support.cpuFlags(g));
   }
 
   @Test

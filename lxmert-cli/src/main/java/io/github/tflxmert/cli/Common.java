@@ -169,7 +169,7 @@ final class Common {
   static void reportAuto(io.github.tflxmert.Precision asked, Object model, java.io.PrintWriter err) {
     if (asked == io.github.tflxmert.Precision.AUTO && model instanceof io.github.tflxmert.GraphPredictor g) {
       err.println("precision auto: " + g.precision().shortName() + " ("
-          + io.github.tflxmert.Bfloat16Support.detect().describe() + ")");
+          + io.github.tflxmert.Bfloat16Support.detect().autoReason() + ")");
       err.flush();
     }
   }

@@ -105,7 +105,7 @@ final class ServeCommand implements Callable<Integer> {
       }
       if (precision.precision == Precision.AUTO) {
         spec.commandLine().getErr().println("precision auto: " + computes.substring(", precision ".length())
-            + " (" + Bfloat16Support.detect().describe() + ")");
+            + " (" + Bfloat16Support.detect().autoReason() + ")");
         spec.commandLine().getErr().flush();
       }
     }

@@ -103,7 +103,7 @@ class ServeCommandTest {
 
   @Test
   void precisionAutoServesTheJavaGraphAndSaysWhatItPicked() throws Exception {
-    boolean bf16 = io.github.tflxmert.Bfloat16Support.detect().available();
+    boolean bf16 = io.github.tflxmert.Bfloat16Support.detect().autoPicksBfloat16();
     Process p = serve(java.util.Map.of(), "--precision", "auto");
     try {
       BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

@@ -34,7 +34,8 @@ class ServingPrecisionTest {
     boolean bf16 = Bfloat16Support.detect().available();
     try (ServedModel m = new ServedModel("m", ServedModel.Source.hfModel(ServingFixtures.HF_MODEL, Precision.AUTO), null, null)) {
       m.load();
-      assertEquals(bf16 ? "bf16" : "fp32", precision(m), Bfloat16Support.detect().describe());
+      assertEquals(Bfloat16Support.detect().autoPicksBfloat16() ? "bf16" : "fp32", precision(m),
+          Bfloat16Support.detect().autoReason());
     }
     assumeTrue(bf16, "no bfloat16 on this CPU: " + Bfloat16Support.detect().describe());
     try (ServedModel m = new ServedModel("m", ServedModel.Source.hfModel(ServingFixtures.HF_MODEL, Precision.BFLOAT16),
