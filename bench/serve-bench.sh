@@ -11,6 +11,8 @@
 # --pairs P (default 4) pairs of 15 s segments in alternating order (off/on, on/off, ...): this host's speed drifts
 # by up to 2x over minutes, so one off run and one on run minutes apart can disagree by more than the effect; the
 # INTERLEAVED line gives each pair's ratio and the SUMMARY their median and range. --pairs 0 skips it.
+# At base widths the first server first gets 20 s of concurrency-1 calls (--jit-warmup): the JIT compiles the
+# server's code on the model's cores, and calls were still getting faster 15 s after a 5 s warm-up.
 # RESULT lines carry rows_per_run (mean rows per model run while measuring, from the batch-size histogram).
 # --sweep adds, at concurrency 8, batching on with --num-batch-threads 1 and 2 x --batch-timeout-micros 1000,
 # 5000 and 20000 (each against the batching-off figure of the main run): what limits the gain at base widths is
@@ -65,9 +67,10 @@ bench_json="$(./lxmert bench --model "$model" --variant graph --batch 1 --text 2
 p50="$(echo "$bench_json" | grep -o '"p50_ms" *: *[0-9.]*' | grep -o '[0-9.]*$')"
 echo "lxmert bench --variant graph --batch 1 --text 20 --regions 36: p50 ${p50} ms"
 warm=$([ "$quick" = 1 ] && echo 1 || echo 5)
+jit=$([ "$quick" = 1 ] && echo 0 || echo 20)   # once per JVM, before the first point: the JIT settles (ServingBenchmark)
 pairs="${pairs:-$([ "$quick" = 1 ] && echo 0 || echo 4)}"
 out="$(java -Xmx4g -cp "$cp" io.github.tflxmert.serving.ServingBenchmark "${what[@]}" --seconds "$seconds" \
-  --warmup "$warm" --concurrency 1,8,32 --bench-p50-ms "$p50" --interleave "$pairs" "${extra[@]}" 2>/dev/null \
+  --warmup "$warm" --jit-warmup "$jit" --concurrency 1,8,32 --bench-p50-ms "$p50" --interleave "$pairs" "${extra[@]}" 2>/dev/null \
   | grep -E '^(RESULT|SUMMARY|DIRECT|INTERLEAVED)')"
 echo "$out"
 if [ "$sweep" = 1 ]; then
