@@ -126,8 +126,8 @@ public record Bfloat16Support(Set<String> flags, Map<String, String> environment
 
   /**
    * Why {@link Precision#AUTO} picks what it picks, for its one line: e.g. {@code amx_bf16, avx512_bf16}, or
-   * {@code avx512_bf16 (no AMX) on GenuineIntel: bf16 measured slower than fp32 on such a core; --precision bf16
-   * runs it anyway}.
+   * {@code avx512_bf16 (no AMX) on GenuineIntel: bf16 measured slower than fp32 on an Intel core without AMX;
+   * --precision bf16 runs it anyway}.
    */
   public String autoReason() {
     if (!available() || flags.contains("amx_bf16")) {

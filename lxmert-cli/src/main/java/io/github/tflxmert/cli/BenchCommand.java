@@ -120,7 +120,8 @@ final class BenchCommand implements Callable<Integer> {
       ObjectNode o = new ObjectMapper().createObjectNode();
       o.put("side", "java").put("variant", variant).put("batch", batch).put("runtime_init_s", init).put("load_s", load)
           .put("first_call_s", first).put("load_to_first_result_s", init + load + first)
-          .put("second_call_s", second).put("p50_ms", pct(sorted, 50)).put("p90_ms", pct(sorted, 90)).put("p99_ms", pct(sorted, 99))
+          .put("second_call_s", second).put("p50_ms", pct(sorted, 50)).put("p90_ms", pct(sorted, 90))
+          .put("p99_ms", pct(sorted, 99))
           .put("min_ms", sorted[0]).put("max_ms", sorted[sorted.length - 1]).put("iters", iters)
           .put("throughput_eps", batch / (pct(sorted, 50) / 1e3)).put("peak_rss_mb", peakRssMb());
       if (m instanceof io.github.tflxmert.GraphPredictor g) {

@@ -30,9 +30,9 @@ import tensorflow.serving.PredictionServiceGrpc;
  * segments of {@code --interleave-seconds} each, off/on then on/off in turn (so a host whose speed drifts over
  * minutes slows both alike), and prints an {@code INTERLEAVED} line with each pair's ratio and a SUMMARY of their
  * median and range against the 1.5x target. {@code --jit-warmup S} (0 by default) first sends S seconds of
- * concurrency-1 calls to the first server, once per JVM: the JIT compiles gRPC, protobuf and the server's code on
- * the same cores the model runs on, and at base widths on 2 cores calls were still getting faster 15 s in (mean per
- * 5 s: 148, 145, 142, 136, 136, 135 ms after a 5 s warm-up), so without it the first points measure compilation.
+ * concurrency-1 calls to the first server, once per JVM: at base widths on 2 cores calls were still getting faster
+ * 15 s in (mean per 5 s: 148, 145, 142, 136, 136, 135 ms after a 5 s warm-up), most likely the JIT compiling gRPC,
+ * protobuf and the server's code on the cores the model runs on, so without it the first points measure that.
  * Batching parameters default to {@code lxmert serve}'s. Not a test: a main in the test sources.
  *
  * <p>Usage: ServingBenchmark (--model HF_DIR | --base BASE) [--seconds 10] [--warmup 3] [--concurrency 1,8,32]
