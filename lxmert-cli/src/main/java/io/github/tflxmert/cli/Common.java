@@ -150,7 +150,8 @@ final class Common {
     @Option(names = "--precision", defaultValue = "fp32", paramLabel = "fp32|bf16|auto", converter = PrecisionConverter.class,
         description = "Compute precision of the Java graph: fp32 (default, the parity path), bf16 (mixed bfloat16 "
             + "as Keras' mixed_bfloat16: matmuls in bfloat16, LayerNorm/softmax/masks/outputs in float32; fails on a "
-            + "CPU without avx512_bf16/amx_bf16), auto (bf16 where the CPU has it, else fp32; says which).")
+            + "CPU without avx512_bf16/amx_bf16), auto (bf16 where it was measured faster: "
+            + "amx_bf16, or avx512_bf16 on AMD; else fp32; says which).")
     io.github.tflxmert.Precision precision = io.github.tflxmert.Precision.FLOAT32;
   }
 
