@@ -12,7 +12,7 @@
 # by up to 2x over minutes, so one off run and one on run minutes apart can disagree by more than the effect; the
 # INTERLEAVED line gives each pair's ratio and the SUMMARY their median and range. --pairs 0 skips it.
 # At base widths the first server first gets 20 s of concurrency-1 calls (--jit-warmup): calls were still getting
-# faster 15 s after a 5 s warm-up (most likely the JIT compiling the server's code on the model's cores).
+# faster 10-15 s after a 5 s warm-up (ServingBenchmark --timeline true) (most likely the JIT compiling the server's code on the model's cores).
 # RESULT lines carry rows_per_run (mean rows per model run while measuring, from the batch-size histogram).
 # --sweep adds, at concurrency 8, batching on with --num-batch-threads 1 and 2 x --batch-timeout-micros 1000,
 # 5000 and 20000 (each against the batching-off figure of the main run): what limits the gain at base widths is

@@ -49,31 +49,39 @@ public record Bfloat16Support(Set<String> flags, Map<String, String> environment
 
   /** This machine: the flags and vendor in /proc/cpuinfo and the process environment. */
   public static Bfloat16Support detect() {
-    Path cpuinfo = Path.of("/proc/cpuinfo");
-    return new Bfloat16Support(cpuFlags(cpuinfo), System.getenv(), cpuVendor(cpuinfo));
+    List<String> cpuinfo = lines(Path.of("/proc/cpuinfo"));   // read once for both fields
+    return new Bfloat16Support(flagsOf(firstField(cpuinfo, "flags")), System.getenv(),
+        firstField(cpuinfo, "vendor_id"));
   }
 
   /** The flags of the first {@code flags} line of a /proc/cpuinfo-format file; empty if unreadable or absent. */
   public static Set<String> cpuFlags(Path cpuinfo) {
-    String v = firstField(cpuinfo, "flags");
-    return v.isEmpty() ? Set.of() : new TreeSet<>(List.of(v.split("\\s+")));
+    return flagsOf(firstField(lines(cpuinfo), "flags"));
   }
 
   /** The first {@code vendor_id} of a /proc/cpuinfo-format file; empty if unreadable or absent. */
   public static String cpuVendor(Path cpuinfo) {
-    return firstField(cpuinfo, "vendor_id");
+    return firstField(lines(cpuinfo), "vendor_id");
   }
 
-  private static String firstField(Path cpuinfo, String name) {
+  private static Set<String> flagsOf(String v) {
+    return v.isEmpty() ? Set.of() : new TreeSet<>(List.of(v.split("\\s+")));
+  }
+
+  private static List<String> lines(Path cpuinfo) {
     try {
-      for (String line : Files.readAllLines(cpuinfo)) {
-        int colon = line.indexOf(':');
-        if (colon > 0 && line.substring(0, colon).trim().equals(name)) {
-          return line.substring(colon + 1).trim();
-        }
-      }
+      return Files.readAllLines(cpuinfo);
     } catch (IOException | RuntimeException e) {
-      // not Linux, or no access: nothing read
+      return List.of();   // not Linux, or no access: nothing read
+    }
+  }
+
+  private static String firstField(List<String> lines, String name) {
+    for (String line : lines) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && line.substring(0, colon).trim().equals(name)) {
+        return line.substring(colon + 1).trim();
+      }
     }
     return "";
   }

@@ -31,14 +31,16 @@ import tensorflow.serving.PredictionServiceGrpc;
  * minutes slows both alike), and prints an {@code INTERLEAVED} line with each pair's ratio and a SUMMARY of their
  * median and range against the 1.5x target. {@code --jit-warmup S} (0 by default) first sends S seconds of
  * concurrency-1 calls to the first server, once per JVM: at base widths on 2 cores calls were still getting faster
- * 15 s in (mean per 5 s: 148, 145, 142, 136, 136, 135 ms after a 5 s warm-up), most likely the JIT compiling gRPC,
- * protobuf and the server's code on the cores the model runs on, so without it the first points measure that.
+ * 10-15 s in ({@code --timeline true} after a 5 s warm-up: mean per 5 s 153, 149, 143, 142, 142, 144 ms), most
+ * likely the JIT compiling gRPC, protobuf and the server's code on the cores the model runs on, so without it the
+ * first points measure that. {@code --timeline true} prints, for each
+ * concurrency-1 run, a {@code TIMELINE} line: mean and max latency per 5 s, and when the 10 slowest calls started.
  * Batching parameters default to {@code lxmert serve}'s. Not a test: a main in the test sources.
  *
  * <p>Usage: ServingBenchmark (--model HF_DIR | --base BASE) [--seconds 10] [--warmup 3] [--concurrency 1,8,32]
  * [--text 20] [--regions 36] [--max-batch-size 32] [--batch-timeout-micros 1000] [--batch-threads CORES]
  * [--batching off,on] [--outputs a,b,c | --outputs all] [--bench-p50-ms MS] [--interleave P]
- * [--interleave-seconds 15] [--interleave-concurrency 8] [--jit-warmup 0]
+ * [--interleave-seconds 15] [--interleave-concurrency 8] [--jit-warmup 0] [--timeline true]
  */
 public final class ServingBenchmark {
   private ServingBenchmark() {}
@@ -61,6 +63,7 @@ public final class ServingBenchmark {
     int pairSeconds = 15;
     int pairConcurrency = 8;
     int jitWarmup = 0;
+    boolean timeline = false;
     for (int i = 0; i < args.length; i += 2) {
       String v = args[i + 1];
       switch (args[i]) {
@@ -81,6 +84,7 @@ public final class ServingBenchmark {
         case "--interleave-seconds" -> pairSeconds = Integer.parseInt(v);
         case "--interleave-concurrency" -> pairConcurrency = Integer.parseInt(v);
         case "--jit-warmup" -> jitWarmup = Integer.parseInt(v);
+        case "--timeline" -> timeline = Boolean.parseBoolean(v);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -116,6 +120,9 @@ public final class ServingBenchmark {
             long[] lat = run(ch, req, c, seconds, true);
             double[] b1 = batchStats(server);
             double rowsPerRun = b1[1] > b0[1] ? (b1[0] - b0[0]) / (b1[1] - b0[1]) : 1;
+            if (timeline && c == 1) {
+              System.out.println(timeline(mode, lat));
+            }
             Arrays.sort(lat);
             double r = lat.length / (double) seconds;
             rps.put(mode + "@" + c, new double[] {r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6});
@@ -282,6 +289,47 @@ public final class ServingBenchmark {
     }
     pool.shutdown();
     return record ? all.stream().mapToLong(Long::longValue).toArray() : new long[0];
+  }
+
+  /**
+   * One client's latencies in call order (ns) as a {@code TIMELINE} line: mean and max per 5 s of the measured
+   * run (calls back to back, so their running sum is the time), and when the 10 slowest calls started.
+   */
+  private static String timeline(String mode, long[] lat) {
+    StringBuilder means = new StringBuilder();
+    StringBuilder maxes = new StringBuilder();
+    long start = 0;
+    int window = 0;
+    double sum = 0;
+    long max = 0;
+    int n = 0;
+    long[][] startAndLat = new long[lat.length][];
+    for (int i = 0; i < lat.length; i++) {
+      startAndLat[i] = new long[] {start, lat[i]};
+      if (start / 5_000_000_000L > window && n > 0) {
+        means.append(means.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", sum / n / 1e6));
+        maxes.append(maxes.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", max / 1e6));
+        window = (int) (start / 5_000_000_000L);
+        sum = 0;
+        max = 0;
+        n = 0;
+      }
+      sum += lat[i];
+      max = Math.max(max, lat[i]);
+      n++;
+      start += lat[i];
+    }
+    if (n > 0) {
+      means.append(means.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", sum / n / 1e6));
+      maxes.append(maxes.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", max / 1e6));
+    }
+    Arrays.sort(startAndLat, (a, b) -> Long.compare(b[1], a[1]));
+    StringBuilder slow = new StringBuilder();
+    for (int i = 0; i < Math.min(10, startAndLat.length); i++) {
+      slow.append(i == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.1f", startAndLat[i][0] / 1e9));
+    }
+    return String.format(Locale.ROOT, "TIMELINE {\"batching\": \"%s\", \"concurrency\": 1, \"mean_ms_per_5s\": [%s], "
+        + "\"max_ms_per_5s\": [%s], \"slowest10_start_s\": [%s]}", mode, means, maxes, slow);
   }
 
   /** {in-process, gRPC} latencies in ns: the server's own predictor called directly, then over gRPC, in turn. */
