@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Starts `./lxmert serve` twice on 127.0.0.1 and checks both with TF Serving's Python client
+# Starts `./lxmert serve` three times on 127.0.0.1 and checks both with TF Serving's Python client
 # (tfs_client_check.py): (1) --model-config-file serving the Python-exported tiny SavedModel (py) and the Java
 # export of the same weights (java), each held to tf.saved_model.load of its own SavedModel; (2) --model on the
-# tiny HF directory (the Java graph), held to the Python-exported SavedModel of the same weights; then
-# tfs_reflection_check.py on both servers: services, descriptors and a Predict through server reflection only.
+# tiny HF directory (the Java graph), held to the Python-exported SavedModel of the same weights; (3) the same with
+# --response-tensor-content (the answers' floats in tensor_content, read by tf.make_ndarray); then
+# tfs_reflection_check.py on the first two: services, descriptors and a Predict through server reflection only.
 # Usage: lxmert-serving/src/test/python/run_tfs_client_check.sh [PYTHON]   (default: the pinned venv)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../../.." && pwd)"
@@ -61,20 +62,25 @@ start() { # LOG ARGS... -> starts the server, waits (bounded) for its ready line
   done
   cat "$log"; return 1
 }
-g1=$(free_port); r1=$(free_port); g2=$(free_port); r2=$(free_port)
+g1=$(free_port); r1=$(free_port); g2=$(free_port); r2=$(free_port); g3=$(free_port); r3=$(free_port)
 start "$tmp/a.log" --port "$g1" --rest_api_port="$r1" --model_config_file="$tmp/models.config"
 start "$tmp/b.log" --port "$g2" --rest-api-port "$r2" --model "$tiny/model" --model-name hf
+start "$tmp/c.log" --port "$g3" --rest-api-port "$r3" --model "$tiny/model" --model-name hf --response-tensor-content
 export PYTHONPATH="$api${PYTHONPATH:+:$PYTHONPATH}" PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python
 check=lxmert-serving/src/test/python/tfs_client_check.py
 "$py" "$check" --grpc "127.0.0.1:$g1" --rest "http://127.0.0.1:$r1" --model py --saved-model "$tmp/py/1"
 "$py" "$check" --grpc "127.0.0.1:$g1" --rest "http://127.0.0.1:$r1" --model java --saved-model "$tmp/java/1"
 "$py" "$check" --grpc "127.0.0.1:$g2" --rest "http://127.0.0.1:$r2" --model hf --saved-model "$tmp/py/1"
+"$py" "$check" --grpc "127.0.0.1:$g3" --rest "http://127.0.0.1:$r3" --model hf --saved-model "$tmp/py/1" \
+  --expect-encoding tensor_content
 reflect=lxmert-serving/src/test/python/tfs_reflection_check.py   # grpcurl-style: reflected descriptors only
 "$py" "$reflect" --grpc "127.0.0.1:$g1" --model py
 "$py" "$reflect" --grpc "127.0.0.1:$g2" --model hf
 for p in "${pids[@]}"; do kill -TERM "$p"; done
 for p in "${pids[@]}"; do wait "$p" || true; done
 pids=()
-grep -q "lxmert serve: stopped" "$tmp/a.log" && grep -q "lxmert serve: stopped" "$tmp/b.log" \
-  || { echo "a server did not drain and stop on SIGTERM"; tail -5 "$tmp/a.log" "$tmp/b.log"; exit 1; }
-echo "tfs client check: all ok (SavedModel from Python, Java export, HF directory; reflection; SIGTERM drained)"
+for l in a b c; do
+  grep -q "lxmert serve: stopped" "$tmp/$l.log" || { echo "server $l did not drain and stop on SIGTERM"; tail -5 "$tmp/$l.log"; exit 1; }
+done
+echo "tfs client check: all ok (SavedModel from Python, Java export, HF directory, tensor_content answers; reflection;"\
+  "SIGTERM drained)"

@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--rest", required=True, help="http://HOST:PORT of the REST server")
     ap.add_argument("--model", required=True, help="the served model name")
     ap.add_argument("--saved-model", required=True, help="the SavedModel directory to hold the numbers to")
+    ap.add_argument("--expect-encoding", choices=["float_val", "tensor_content"], default="float_val",
+                    help="where the gRPC answers' floats must be (tensor_content: lxmert serve --response-tensor-content)")
     ap.add_argument("--atol", type=float, default=1e-5)
     ap.add_argument("--rtol", type=float, default=1.3e-6)
     a = ap.parse_args()
@@ -102,6 +104,11 @@ def main():
           f"{sorted(resp.outputs)}")
     for k in heads:
         close(f"gRPC {k}", expected[k], tf.make_ndarray(resp.outputs[k]), a.atol, a.rtol)
+        t = resp.outputs[k]
+        found = "tensor_content" if t.tensor_content and not t.float_val else "float_val" if t.float_val else "neither"
+        if found != a.expect_encoding:
+            fail(f"gRPC {k}: expected the floats in {a.expect_encoding}, found them in {found}")
+    print(f"ok  gRPC answers' floats in {a.expect_encoding}")
 
     # int64_serving with typed int64_val, one output filtered
     req64 = predict_pb2.PredictRequest()

@@ -90,10 +90,13 @@ final class GrpcServices {
   static final class Prediction extends PredictionServiceGrpc.PredictionServiceImplBase {
     private final PredictionCore core;
     private final Metrics metrics;
+    private final boolean tensorContent;
 
-    Prediction(PredictionCore core, Metrics metrics) {
+    /** @param tensorContent answers' floats in {@code tensor_content} rather than {@code float_val} */
+    Prediction(PredictionCore core, Metrics metrics, boolean tensorContent) {
       this.core = core;
       this.metrics = metrics;
+      this.tensorContent = tensorContent;
     }
 
     /** The generated binding's Predict (the server binds {@link #predictEncoded} instead; see {@link #service}). */
@@ -131,7 +134,7 @@ final class GrpcServices {
         PredictionCore.Response r = core.predict(new PredictionCore.Request(ms.getName(), version(core.models(), ms),
             "", ms.getSignatureName(), inputs, List.copyOf(request.getOutputFilterList())));
         ModelSpec answered = spec(r.model(), r.version(), r.signature());
-        return new EncodedResponse(answered, TensorCodec.predictResponse(answered, r.outputs()));
+        return new EncodedResponse(answered, TensorCodec.predictResponse(answered, r.outputs(), tensorContent));
       }, metrics, "predict", request.getModelSpec().getName(), EncodedResponse::spec);
     }
 

@@ -35,15 +35,28 @@ public final class ModelServer implements AutoCloseable {
    * @param batching                  dynamic batching parameters, or null for batching off
    * @param restMaxBodyBytes          largest REST request body accepted
    * @param grpcMaxMessageBytes       largest gRPC message accepted
+   * @param responseTensorContent     gRPC Predict answers carry each output's floats in {@code tensor_content}
+   *                                  instead of {@code float_val} (TF Serving's default, and ours); see
+   *                                  {@link TensorCodec#predictResponse(tensorflow.serving.Model.ModelSpec,
+   *                                  Map, boolean)}
    */
   public record Options(String host, int port, int restApiPort, Map<String, ServedModel.Source> models,
                         Batcher.Options batching, int fileSystemPollWaitSeconds, int restApiNumThreads,
-                        long restMaxBodyBytes, int grpcMaxMessageBytes, int drainSeconds) {
+                        long restMaxBodyBytes, int grpcMaxMessageBytes, int drainSeconds,
+                        boolean responseTensorContent) {
     public Options {
       models = new LinkedHashMap<>(models);
       if (models.isEmpty()) {
         throw new IllegalArgumentException("models: expected at least one model, found none");
       }
+    }
+
+    /** Answers in {@code float_val}, as TF Serving does. */
+    public Options(String host, int port, int restApiPort, Map<String, ServedModel.Source> models,
+                   Batcher.Options batching, int fileSystemPollWaitSeconds, int restApiNumThreads,
+                   long restMaxBodyBytes, int grpcMaxMessageBytes, int drainSeconds) {
+      this(host, port, restApiPort, models, batching, fileSystemPollWaitSeconds, restApiNumThreads, restMaxBodyBytes,
+          grpcMaxMessageBytes, drainSeconds, false);
     }
 
     public static Options of(String modelName, ServedModel.Source source) {
@@ -53,22 +66,28 @@ public final class ModelServer implements AutoCloseable {
 
     public Options withPorts(String host, int grpc, int rest) {
       return new Options(host, grpc, rest, models, batching, fileSystemPollWaitSeconds, restApiNumThreads,
-          restMaxBodyBytes, grpcMaxMessageBytes, drainSeconds);
+          restMaxBodyBytes, grpcMaxMessageBytes, drainSeconds, responseTensorContent);
     }
 
     public Options withBatching(Batcher.Options b) {
       return new Options(host, port, restApiPort, models, b, fileSystemPollWaitSeconds, restApiNumThreads,
-          restMaxBodyBytes, grpcMaxMessageBytes, drainSeconds);
+          restMaxBodyBytes, grpcMaxMessageBytes, drainSeconds, responseTensorContent);
     }
 
     public Options withPollSeconds(int s) {
       return new Options(host, port, restApiPort, models, batching, s, restApiNumThreads, restMaxBodyBytes,
-          grpcMaxMessageBytes, drainSeconds);
+          grpcMaxMessageBytes, drainSeconds, responseTensorContent);
     }
 
     public Options withLimits(long restBody, int grpcMessage) {
       return new Options(host, port, restApiPort, models, batching, fileSystemPollWaitSeconds, restApiNumThreads,
-          restBody, grpcMessage, drainSeconds);
+          restBody, grpcMessage, drainSeconds, responseTensorContent);
+    }
+
+    /** See {@link #responseTensorContent()}. */
+    public Options withResponseTensorContent(boolean on) {
+      return new Options(host, port, restApiPort, models, batching, fileSystemPollWaitSeconds, restApiNumThreads,
+          restMaxBodyBytes, grpcMaxMessageBytes, drainSeconds, on);
     }
   }
 
@@ -128,7 +147,7 @@ public final class ModelServer implements AutoCloseable {
       try {
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress(o.host(), Math.max(0, o.port())))
             .maxInboundMessageSize(o.grpcMaxMessageBytes())
-            .addService(new GrpcServices.Prediction(core, metrics).service())
+            .addService(new GrpcServices.Prediction(core, metrics, o.responseTensorContent()).service())
             .addService(new GrpcServices.ModelStatus(core, metrics))
             .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), metrics))
             .addService(health.getHealthService())

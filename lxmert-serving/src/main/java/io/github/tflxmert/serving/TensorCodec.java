@@ -13,7 +13,8 @@ import org.tensorflow.proto.TensorShapeProto;
  * {@code TensorProto} ↔ Java arrays for the dtypes the server takes: DT_INT32, DT_INT64, DT_FLOAT (and
  * DT_DOUBLE in), read from the typed {@code *_val} field or from little-endian {@code tensor_content}; a single
  * typed value with more than one element in the shape is broadcast, as TensorFlow's {@code MakeNdarray} does.
- * Outputs are written as DT_FLOAT {@code float_val}, as TF Serving does. Stateless; thread-safe.
+ * Outputs are written as DT_FLOAT {@code float_val}, as TF Serving does, or on request as {@code tensor_content}.
+ * Stateless; thread-safe.
  */
 public final class TensorCodec {
   private TensorCodec() {}
@@ -129,6 +130,20 @@ public final class TensorCodec {
    * GC cycles on the model's cores) and then writes them one call each.
    */
   public static byte[] predictResponse(tensorflow.serving.Model.ModelSpec spec, java.util.Map<String, FloatArray> outputs) {
+    return predictResponse(spec, outputs, false);
+  }
+
+  /**
+   * {@link #predictResponse(tensorflow.serving.Model.ModelSpec, java.util.Map)}, with each output's floats in
+   * {@code float_val} (TF Serving's answer) or, when {@code tensorContent}, in {@code tensor_content}: the same
+   * little-endian bytes under another field number, so the message has the same size. {@code tf.make_ndarray} and
+   * TensorFlow's {@code Tensor::FromProto} read either; a client that reads {@code float_val} itself finds it empty.
+   * What it saves is the client's parse: a packed {@code float_val} is decoded value by value into a list (in
+   * Python's pure protobuf backend, hundreds of ms for 610,440 values), {@code tensor_content} is one byte copy
+   * ({@code bench/tfs-client-parse.py} measures both).
+   */
+  public static byte[] predictResponse(tensorflow.serving.Model.ModelSpec spec, java.util.Map<String, FloatArray> outputs,
+                                       boolean tensorContent) {
     byte[] head = tensorflow.serving.Predict.PredictResponse.newBuilder().setModelSpec(spec).build().toByteArray();
     int n = outputs.size();
     byte[][] keys = new byte[n][];
@@ -164,7 +179,7 @@ public final class TensorCodec {
       putVarint(b, tensorLength(tensorHeads[i], values[i]));
       b.put(tensorHeads[i]);
       if (values[i].length > 0) {
-        b.put((byte) 0x2A); // TensorProto.float_val = 5, packed
+        b.put((byte) (tensorContent ? 0x22 : 0x2A)); // TensorProto.tensor_content = 4 or float_val = 5, packed
         putVarint(b, 4L * values[i].length);
         b.asFloatBuffer().put(values[i]);
         b.position(b.position() + 4 * values[i].length);

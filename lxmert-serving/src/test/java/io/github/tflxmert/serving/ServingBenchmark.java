@@ -35,12 +35,17 @@ import tensorflow.serving.PredictionServiceGrpc;
  * likely the JIT compiling gRPC, protobuf and the server's code on the cores the model runs on, so without it the
  * first points measure that. {@code --timeline true} prints, for each
  * concurrency-1 run, a {@code TIMELINE} line: mean and max latency per 5 s, and when the 10 slowest calls started.
+ * The DIRECT line also splits the gRPC mean: {@code in_server_mean_ms} (the server's request latency histogram,
+ * decode to encode, over the same calls) and {@code client_parse_ms} (this client's protobuf parse of one answer,
+ * median of 21), the rest being transport. {@code --response-tensor-content true} serves as
+ * {@code lxmert serve --response-tensor-content} does.
  * Batching parameters default to {@code lxmert serve}'s. Not a test: a main in the test sources.
  *
  * <p>Usage: ServingBenchmark (--model HF_DIR | --base BASE) [--seconds 10] [--warmup 3] [--concurrency 1,8,32]
  * [--text 20] [--regions 36] [--max-batch-size 32] [--batch-timeout-micros 1000] [--batch-threads CORES]
  * [--batching off,on] [--outputs a,b,c | --outputs all] [--bench-p50-ms MS] [--interleave P]
  * [--interleave-seconds 15] [--interleave-concurrency 8] [--jit-warmup 0] [--timeline true]
+ * [--response-tensor-content true]
  */
 public final class ServingBenchmark {
   private ServingBenchmark() {}
@@ -85,6 +90,7 @@ public final class ServingBenchmark {
         case "--interleave-concurrency" -> pairConcurrency = Integer.parseInt(v);
         case "--jit-warmup" -> jitWarmup = Integer.parseInt(v);
         case "--timeline" -> timeline = Boolean.parseBoolean(v);
+        case "--response-tensor-content" -> tensorContent = Boolean.parseBoolean(v);
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -107,12 +113,16 @@ public final class ServingBenchmark {
             // the model alone in this JVM, alternating call by call with gRPC calls, so both see the machine in the
             // same state (this host's speed drifts by up to 2x over minutes): what the server adds
             long[][] lat = interleaved(server, ch, req, in, outputs, warmup, seconds);
+            double directMean = mean(lat[0]) / 1e6;
+            double grpcMean = mean(lat[1]) / 1e6;
             Arrays.sort(lat[0]);
             Arrays.sort(lat[1]);
             direct = new double[] {pct(lat[0], 0.5) / 1e6, pct(lat[0], 0.99) / 1e6, pct(lat[1], 0.5) / 1e6,
                 pct(lat[1], 0.99) / 1e6};
             System.out.printf(Locale.ROOT, "DIRECT {\"pairs\": %d, \"direct_p50_ms\": %.2f, \"direct_p99_ms\": %.2f, "
-                + "\"grpc_p50_ms\": %.2f, \"grpc_p99_ms\": %.2f}%n", lat[0].length, direct[0], direct[1], direct[2], direct[3]);
+                + "\"grpc_p50_ms\": %.2f, \"grpc_p99_ms\": %.2f, \"direct_mean_ms\": %.2f, \"grpc_mean_ms\": %.2f, "
+                + "\"in_server_mean_ms\": %.2f, \"client_parse_ms\": %.2f, \"answer_bytes\": %d}%n", lat[0].length,
+                direct[0], direct[1], direct[2], direct[3], directMean, grpcMean, lat[2][0] / 1e6, lat[2][1] / 1e6, lat[2][2]);
           }
           for (int c : conc) {
             run(ch, req, c, warmup, false);
@@ -129,9 +139,10 @@ public final class ServingBenchmark {
             System.out.printf(Locale.ROOT, "RESULT {\"batching\": %s, \"concurrency\": %d, \"requests\": %d, "
                     + "\"rps\": %.2f, \"p50_ms\": %.2f, \"p99_ms\": %.2f, \"text\": %d, \"regions\": %d, "
                     + "\"rows_per_run\": %.2f, \"max_batch_size\": %d, \"batch_timeout_micros\": %d, \"batch_threads\": %d, "
-                    + "\"outputs\": \"%s\"}%n",
+                    + "\"outputs\": \"%s\", \"answers_in\": \"%s\"}%n",
                 batching, c, lat.length, r, pct(lat, 0.5) / 1e6, pct(lat, 0.99) / 1e6, text, regions, rowsPerRun, maxBatch,
-                timeout, threads, outputs.isEmpty() ? "all" : String.join(",", outputs));
+                timeout, threads, outputs.isEmpty() ? "all" : String.join(",", outputs),
+                tensorContent ? "tensor_content" : "float_val");
             System.out.flush();
           }
         } finally {
@@ -220,9 +231,13 @@ public final class ServingBenchmark {
     }
   }
 
+  /** lxmert serve --response-tensor-content (false: float_val answers, TF Serving's and the server's default). */
+  private static boolean tensorContent;
+
   /** Model "m" on an ephemeral gRPC port of 127.0.0.1, no REST; batching as {@code batching} (null: off). */
   private static ModelServer.Options serverOptions(ServedModel.Source src, Batcher.Options batching) {
-    return new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), batching, 0, 4, 64 << 20, 64 << 20, 10);
+    return new ModelServer.Options("127.0.0.1", -1, 0, Map.of("m", src), batching, 0, 4, 64 << 20, 64 << 20, 10)
+        .withResponseTensorContent(tensorContent);
   }
 
   /** The served model's visual feature width. */
@@ -260,6 +275,24 @@ public final class ServingBenchmark {
       }
     }
     return new double[] {sum, count};
+  }
+
+  /** {seconds, requests} of the request latency histogram (decode to encode) so far, all models and APIs. */
+  private static double[] latencyStats(ModelServer server) {
+    double sum = 0;
+    double count = 0;
+    for (String line : server.metrics().scrape().split("\n")) {
+      if (line.startsWith("lxmert_serving_request_latency_seconds_sum")) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      } else if (line.startsWith("lxmert_serving_request_latency_seconds_count")) {
+        count += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return new double[] {sum, count};
+  }
+
+  private static double mean(long[] v) {
+    return Arrays.stream(v).average().orElse(Double.NaN);
   }
 
   private static double pct(long[] sorted, double q) {
@@ -342,8 +375,12 @@ public final class ServingBenchmark {
       var stub = PredictionServiceGrpc.newBlockingStub(ch);
       List<Long> d = new ArrayList<>();
       List<Long> g = new ArrayList<>();
+      double[] inServer = {0, 0};
       for (int pass = 0; pass < 2; pass++) {
         long end = System.nanoTime() + (pass == 0 ? warmup : 2L * seconds) * 1_000_000_000L;
+        if (pass == 1) {
+          inServer = latencyStats(server);
+        }
         while (System.nanoTime() < end) {
           long t0 = System.nanoTime();
           s.predict(in, sel).get();
@@ -356,7 +393,19 @@ public final class ServingBenchmark {
           }
         }
       }
-      return new long[][] {d.stream().mapToLong(Long::longValue).toArray(), g.stream().mapToLong(Long::longValue).toArray()};
+      double[] after = latencyStats(server);
+      // what the client's own protobuf parse of one answer costs (part of each gRPC latency, spent in the client)
+      byte[] answer = stub.withDeadlineAfter(300, TimeUnit.SECONDS).predict(req).toByteArray();
+      long[] parse = new long[21];
+      for (int i = 0; i < parse.length; i++) {
+        long t0 = System.nanoTime();
+        tensorflow.serving.Predict.PredictResponse.parseFrom(answer);
+        parse[i] = System.nanoTime() - t0;
+      }
+      Arrays.sort(parse);
+      long meanNs = after[1] > inServer[1] ? (long) ((after[0] - inServer[0]) / (after[1] - inServer[1]) * 1e9) : -1;
+      return new long[][] {d.stream().mapToLong(Long::longValue).toArray(), g.stream().mapToLong(Long::longValue).toArray(),
+          {meanNs, parse[parse.length / 2], answer.length}};
     } finally {
       s.release();
     }

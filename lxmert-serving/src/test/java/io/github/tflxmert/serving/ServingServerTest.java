@@ -524,6 +524,33 @@ class ServingServerTest {
   }
 
   @Test
+  void responseTensorContentAnswersTheSameFloatsInTensorContent() throws Exception {
+    ModelServer.Options o = new ModelServer.Options("127.0.0.1", -1, 0,
+        Map.of("m", ServedModel.Source.basePath(base)), null, 0, 2, 1 << 20, 4 << 20, 10).withResponseTensorContent(true);
+    try (ModelServer s = ModelServer.start(o)) {
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
+      try {
+        LxmertInputs in = ServingFixtures.inputs(8, 2, 5, 4);
+        String[] keys = {"prediction_logits", "cross_relationship_score", "question_answering_score"};
+        PredictResponse content = PredictionServiceGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS)
+            .predict(request("m", in, false, keys));
+        PredictResponse typed = predict.predict(request("sm", in, false, keys)); // the same SavedModel, float_val
+        assertEquals(1, content.getModelSpec().getVersion().getValue());
+        for (String k : keys) {
+          TensorProto c = content.getOutputsOrThrow(k);
+          TensorProto t = typed.getOutputsOrThrow(k);
+          assertEquals(0, c.getFloatValCount(), k + ": float_val should be empty");
+          assertEquals(4L * t.getFloatValCount(), c.getTensorContent().size(), k);
+          assertEquals(t.getTensorShape(), c.getTensorShape(), k);
+          ServingFixtures.assertClose(k + " tensor_content = float_val", array(t), array(c));
+        }
+      } finally {
+        ch.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void aNewVersionTakesOverAndABrokenOneLeavesTheServedOneInPlace() throws Exception {
     // run in a server of its own so the other tests keep version 1
     Path b = ServingFixtures.pythonBase(tmp.resolve("swap"));

@@ -52,6 +52,33 @@ class TensorCodecTest {
         toArray(parsed.getOutputsOrThrow("prediction_logits")));
   }
 
+  @Test
+  void tensorContentAnswerCarriesTheSameFloatsAsBytes() throws Exception {
+    Random r = new Random(4);
+    ModelSpec spec = ModelSpec.newBuilder().setName("lxmert").setVersion(Int64Value.of(2)).build();
+    Map<String, FloatArray> outputs = new LinkedHashMap<>();
+    outputs.put("prediction_logits", random(r, 1, 20, 30522));
+    outputs.put("empty", new FloatArray(new long[] {0, 3}, new float[0]));
+    outputs.put("special", new FloatArray(new long[] {4},
+        new float[] {Float.NaN, Float.NEGATIVE_INFINITY, -0f, Float.MIN_VALUE}));
+    byte[] content = TensorCodec.predictResponse(spec, outputs, true);
+    byte[] typed = TensorCodec.predictResponse(spec, outputs, false);
+    assertEquals(typed.length, content.length);
+    PredictResponse parsed = PredictResponse.parseFrom(content);
+    assertEquals(spec, parsed.getModelSpec());
+    for (Map.Entry<String, FloatArray> e : outputs.entrySet()) {
+      TensorProto t = parsed.getOutputsOrThrow(e.getKey());
+      assertEquals(0, t.getFloatValCount(), e.getKey());
+      assertEquals(4L * e.getValue().data().length, t.getTensorContent().size(), e.getKey());
+      NdValue v = TensorCodec.decode(e.getKey(), t);   // the server's own reader of tensor_content
+      assertArrayEquals(e.getValue().shape(), v.shape(), e.getKey());
+      float[] got = v.floats();
+      for (int i = 0; i < got.length; i++) {
+        assertEquals(Float.floatToRawIntBits(e.getValue().data()[i]), Float.floatToRawIntBits(got[i]), e.getKey() + "[" + i + "]");
+      }
+    }
+  }
+
   private static float[] toArray(TensorProto t) {
     float[] d = new float[t.getFloatValCount()];
     for (int i = 0; i < d.length; i++) {
