@@ -14,8 +14,12 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lxmert export}: a SavedModel for TF Serving, with HF's signatures. */
-@Command(name = "export", mixinStandardHelpOptions = true,
+/**
+ * {@code lxmert export}: a SavedModel for TF Serving, with HF's signatures. Its {@code --version} is the version
+ * directory (TF Serving's word), so picocli's standard help options are not mixed in (their {@code --version}
+ * would clash and drop {@code -h}/{@code --help}); {@code -h}/{@code --help} are declared here instead.
+ */
+@Command(name = "export",
     description = {"Export an HF model directory as a SavedModel in BASE/VERSION/ with the signatures HF writes "
         + "(serving_default int32, int64_serving int64; inputs input_ids, attention_mask, token_type_ids, "
         + "visual_feats, visual_pos, visual_attention_mask), method tensorflow/serving/predict.", "",
@@ -25,6 +29,8 @@ final class ExportCommand implements Callable<Integer> {
   @Mixin Common.Verbosity verbosity;
   @Mixin Common.PrecisionOption precision;
 
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+  boolean help;
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "HF model directory.")
   Path model;
   @Option(names = "--out", required = true, paramLabel = "BASE", description = "TF Serving base directory.")

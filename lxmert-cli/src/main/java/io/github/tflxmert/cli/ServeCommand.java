@@ -81,7 +81,7 @@ final class ServeCommand implements Callable<Integer> {
   int grpcMaxMessage;
   @Option(names = {"--response-tensor-content", "--response_tensor_content"}, arity = "0..1", defaultValue = "false",
       fallbackValue = "true", description = "gRPC Predict answers carry each output's floats in tensor_content "
-          + "instead of float_val (TF Serving's answer, the default): the same bytes, so clients that read with "
+          + "instead of float_val (what TF Serving answers, and this server without the flag): the same bytes, so clients that read with "
           + "tf.make_ndarray get the same arrays and parse them far faster; clients that read float_val themselves "
           + "find it empty. REST is unchanged (default ${DEFAULT-VALUE}).")
   boolean responseTensorContent;

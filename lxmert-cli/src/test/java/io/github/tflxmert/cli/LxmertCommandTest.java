@@ -124,6 +124,19 @@ class LxmertCommandTest {
         "--version", "3");
     assertEquals(0, exp.exit(), exp.err());
     assertTrue(Files.isRegularFile(tmp.resolve("export/3/saved_model.pb")));
+    // the base export writes (config.json beside 3/) is inspected as the SavedModel base it is
+    assertTrue(Files.isRegularFile(tmp.resolve("export/config.json")));
+    Run base = lxmert("inspect", tmp.resolve("export").toString());
+    assertEquals(0, base.exit(), base.err());
+    assertTrue(base.out().contains("serving_default") && base.out().contains("int64_serving"), base.out());
+    // --json on a model directory: the same inventory as the text
+    Run js = lxmert("inspect", model.toString(), "--json", "--weights");
+    assertEquals(0, js.exit(), js.err());
+    com.fasterxml.jackson.databind.JsonNode inv = new ObjectMapper().readTree(js.out());
+    assertEquals("model_directory", inv.get("kind").asText());
+    assertEquals(total.group(1).replace(",", ""), inv.get("total_parameters").asText());
+    assertEquals("[\"answer_head\",\"cls\",\"lxmert\",\"obj_predict_head\"]", inv.get("heads_present").toString());
+    assertEquals(inv.get("tensors").asInt(), inv.get("weights").size());
     Run ok = lxmert("parity", "--reference", FIXTURES.resolve("tiny").toString(), "--model", model.toString(),
         "--json", tmp.resolve("report.json").toString());
     assertEquals(0, ok.exit(), ok.out() + ok.err());

@@ -127,7 +127,10 @@ public final class ParityReport {
     if (options.budget() != null) {
       sb.append(String.format(Locale.ROOT, " (%d within the budget)", budget));
     }
-    sb.append(" (").append(options.tolerance()).append(options.strict() ? ", strict" : "")
+    // a budget run is always strict: say what that means, since it was not asked for with --strict
+    String strictness = !options.strict() ? "" : options.budget() != null
+        ? ", strict: no Python-noise rule" : ", strict";
+    sb.append(" (").append(options.tolerance()).append(strictness)
         .append(options.budget() != null ? "; " + options.budget() : "").append(')');
     return sb.toString();
   }

@@ -161,7 +161,9 @@ public final class RestApi implements AutoCloseable {
         if (":answer".equals(what)) {
           api = "answer";
           requireMethod(method, "POST", path);
-          a = Answer.json(200, answerer.answer(model, version, parse(readBody(ex))));
+          ObjectNode res = answerer.answer(model, version, parse(readBody(ex)));
+          Answer j = Answer.json(200, res);   // counted under the version that answered, as :predict is
+          a = new Answer(j.status(), j.body(), j.contentType(), res.path("version").asText(""));
         } else if (":predict".equals(what)) {
           api = "predict";
           requireMethod(method, "POST", path);

@@ -445,6 +445,10 @@ class ServingServerTest {
     assertEquals(enc.tokens(), JSON.convertValue(preds.get(0).get("tokens"), List.class));
     assertEquals(3, preds.get(0).get("answers").size());
     assertEquals(enc.tokens().indexOf("[MASK]"), preds.get(0).get("masked_words").get(0).get("position").asInt());
+    // counted under the version that answered, as :predict is
+    String scrape = http("GET", "/monitoring/prometheus/metrics", null).body();
+    assertTrue(scrape.contains("lxmert_serving_requests_total{model_name=\"hf\",api=\"answer\",protocol=\"rest\","
+        + "model_version=\"1\",status=\"200\"}"), scrape);
     // the same ids through :predict give the same match probability; b64 features equal nested ones
     LxmertInputs in = LxmertInputs.builder().inputIds(new int[][] {enc.inputIds()}).visualFeats(one.visualFeats())
         .visualPos(one.visualPos()).build();
