@@ -139,8 +139,8 @@ final class AttentionCommand implements Callable<Integer> {
             + "</head><body><h1>LXMERT attention</h1><p>" + escape(text) + "</p><img alt=\"attention maps\" src=\""
             + "data:image/png;base64," + Base64.getEncoder().encodeToString(png.toByteArray()) + "\"></body></html>\n");
       }
-      spec.commandLine().getOut().printf("wrote %s (%d maps, %dx%d pixels)%n", out, panels.size(), img.getWidth(),
-          img.getHeight());
+      spec.commandLine().getOut().printf("wrote %s (%d map%s, %dx%d pixels)%n", out, panels.size(),
+          panels.size() == 1 ? "" : "s", img.getWidth(), img.getHeight());
     }
     return 0;
   }

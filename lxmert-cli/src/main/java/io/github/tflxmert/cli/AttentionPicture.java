@@ -46,7 +46,18 @@ final class AttentionPicture {
     int titleH = 18;
     int maxRows = panels.stream().mapToInt(Panel::rows).max().orElse(1);
     int maxCols = panels.stream().mapToInt(Panel::cols).max().orElse(1);
-    int pw = labelW + maxCols * cell + 16;
+    Font titleFont = new Font(Font.SANS_SERIF, Font.BOLD, 12);
+    int titleW = 0;   // a panel is at least as wide as the longest title, so titles never run into the next one
+    Graphics2D probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+    try {
+      java.awt.FontMetrics fm = probe.getFontMetrics(titleFont);
+      for (Panel pan : panels) {
+        titleW = Math.max(titleW, fm.stringWidth(pan.title()));
+      }
+    } finally {
+      probe.dispose();
+    }
+    int pw = Math.max(labelW + maxCols * cell + 16, titleW + 14);
     int ph = titleH + labelH + maxRows * cell + 16;
     int gridRows = (panels.size() + columns - 1) / columns;
     BufferedImage img = new BufferedImage(Math.max(1, Math.min(columns, panels.size())) * pw, Math.max(1, gridRows) * ph,
@@ -61,7 +72,7 @@ final class AttentionPicture {
       int x0 = (p % columns) * pw;
       int y0 = (p / columns) * ph;
       g.setColor(Color.BLACK);
-      g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 12));
+      g.setFont(titleFont);
       g.drawString(pan.title(), x0 + 4, y0 + 14);
       int gx = x0 + labelW;
       int gy = y0 + titleH + labelH;
