@@ -1,5 +1,8 @@
 package io.github.tflxmert.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.tflxmert.config.LxmertConfig;
 import io.github.tflxmert.weights.WeightSource;
 import io.github.tflxmert.weights.WeightSources;
@@ -9,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -66,11 +70,37 @@ final class InspectCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * A checkpoint's weights per top-level group: {tensors, parameters}; a tensor tied to an earlier one (the same
+   * stored values) counts as a tensor but adds no parameters.
+   */
+  private record Inventory(String layout, List<WeightSource.Entry> entries, Map<String, String> tied,
+                           Map<String, long[]> groups, long total) {
+    static Inventory of(WeightSource src) {
+      Map<String, long[]> groups = new TreeMap<>();
+      Map<String, String> tied = new java.util.LinkedHashMap<>(src.sharedWith());   // kept past the source
+      long total = 0;
+      for (WeightSource.Entry e : src.entries().values()) {
+        String top = src.layout() == WeightSource.Layout.TF ? e.name().split("/")[0] : e.name().split("\\.")[0];
+        long params = tied.containsKey(e.name()) ? 0 : e.elements();
+        long[] g = groups.computeIfAbsent(top, k -> new long[2]);
+        g[0]++;
+        g[1] += params;
+        total += params;
+      }
+      return new Inventory(src.layout().toString(), List.copyOf(src.entries().values()), tied, groups, total);
+    }
+  }
+
   private void inspectModelDir(PrintWriter w) throws IOException {
     LxmertConfig c = LxmertConfig.fromJsonFile(path.resolve("config.json"));
     Path ckpt = WeightSources.checkpointIn(path);
+    Inventory inv;
+    try (WeightSource src = WeightSources.open(ckpt)) {
+      inv = Inventory.of(src);
+    }
     if (json) {
-      w.println(modelDirJson(c, ckpt));
+      w.println(modelDirJson(c, ckpt, inv));
       w.flush();
       return;
     }
@@ -78,81 +108,49 @@ final class InspectCommand implements Callable<Integer> {
     w.printf("  hidden %d, heads %d, layers l/x/r %d/%d/%d, vocab %d, visual_feat_dim %d, qa labels %d%n",
         c.hiddenSize(), c.numAttentionHeads(), c.lLayers(), c.xLayers(), c.rLayers(), c.vocabSize(),
         c.visualFeatDim(), c.numQaLabels());
-    try (WeightSource src = WeightSources.open(ckpt)) {
-      Map<String, long[]> byTop = new TreeMap<>();
-      long total = 0;
-      Map<String, String> tied = src.sharedWith();   // the same stored values as an earlier tensor: counted once
-      for (WeightSource.Entry e : src.entries().values()) {
-        String top = src.layout() == WeightSource.Layout.TF ? e.name().split("/")[0] : e.name().split("\\.")[0];
-        long params = tied.containsKey(e.name()) ? 0 : e.elements();
-        byTop.computeIfAbsent(top, k -> new long[2]);
-        byTop.get(top)[0]++;
-        byTop.get(top)[1] += params;
-        total += params;
-        if (weights) {
-          w.printf("  %-90s %-8s %s%s%n", e.name(), e.dtype(), Arrays.toString(e.shape()),
-              tied.containsKey(e.name()) ? " (tied: the values of " + tied.get(e.name()) + ")" : "");
-        }
+    if (weights) {
+      for (WeightSource.Entry e : inv.entries()) {
+        w.printf("  %-90s %-8s %s%s%n", e.name(), e.dtype(), Arrays.toString(e.shape()),
+            inv.tied().containsKey(e.name()) ? " (tied: the values of " + inv.tied().get(e.name()) + ")" : "");
       }
-      w.println("checkpoint: " + ckpt + " (" + src.layout() + " names)");
-      byTop.forEach((k, v) -> w.printf("  %-20s %4d tensors %,14d parameters%n", k, v[0], v[1]));
-      w.printf("  total %,d parameters (%s)%n", total, src.entries().size() + " tensors"
-          + (tied.isEmpty() ? "" : "; " + tied.size() + " tied to an earlier tensor, counted once: "
-          + String.join(", ", tied.keySet())));
-      w.println("heads present: " + byTop.keySet());
     }
+    w.println("checkpoint: " + ckpt + " (" + inv.layout() + " names)");
+    inv.groups().forEach((k, v) -> w.printf("  %-20s %4d tensors %,14d parameters%n", k, v[0], v[1]));
+    w.printf("  total %,d parameters (%s)%n", inv.total(), inv.entries().size() + " tensors"
+        + (inv.tied().isEmpty() ? "" : "; " + inv.tied().size() + " tied to an earlier tensor, counted once: "
+        + String.join(", ", inv.tied().keySet())));
+    w.println("heads present: " + inv.groups().keySet());
   }
 
   /** The same inventory as the text, as one JSON object ({@code weights} only with --weights). */
-  private String modelDirJson(LxmertConfig c, Path ckpt) throws IOException {
-    com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
-    com.fasterxml.jackson.databind.node.ObjectNode root = om.createObjectNode();
+  private String modelDirJson(LxmertConfig c, Path ckpt, Inventory inv) throws IOException {
+    ObjectMapper om = new ObjectMapper();
+    ObjectNode root = om.createObjectNode();
     root.put("kind", "model_directory");
     root.put("config_file", path.resolve("config.json").toString());
-    com.fasterxml.jackson.databind.node.ObjectNode cfg = root.putObject("config");
-    cfg.put("hidden_size", c.hiddenSize());
-    cfg.put("num_attention_heads", c.numAttentionHeads());
-    cfg.put("l_layers", c.lLayers());
-    cfg.put("x_layers", c.xLayers());
-    cfg.put("r_layers", c.rLayers());
-    cfg.put("vocab_size", c.vocabSize());
-    cfg.put("visual_feat_dim", c.visualFeatDim());
-    cfg.put("num_qa_labels", c.numQaLabels());
-    try (WeightSource src = WeightSources.open(ckpt)) {
-      root.put("checkpoint", ckpt.toString());
-      root.put("layout", src.layout().toString());
-      Map<String, String> tied = src.sharedWith();
-      Map<String, long[]> byTop = new TreeMap<>();
-      long total = 0;
-      com.fasterxml.jackson.databind.node.ArrayNode list = om.createArrayNode();
-      for (WeightSource.Entry e : src.entries().values()) {
-        String top = src.layout() == WeightSource.Layout.TF ? e.name().split("/")[0] : e.name().split("\\.")[0];
-        long params = tied.containsKey(e.name()) ? 0 : e.elements();
-        byTop.computeIfAbsent(top, k -> new long[2]);
-        byTop.get(top)[0]++;
-        byTop.get(top)[1] += params;
-        total += params;
-        if (weights) {
-          com.fasterxml.jackson.databind.node.ObjectNode t = list.addObject();
-          t.put("name", e.name());
-          t.put("dtype", e.dtype().toString());
-          com.fasterxml.jackson.databind.node.ArrayNode shape = t.putArray("shape");
-          for (long d : e.shape()) {
-            shape.add(d);
-          }
-          if (tied.containsKey(e.name())) {
-            t.put("tied_to", tied.get(e.name()));
-          }
+    root.putObject("config").put("hidden_size", c.hiddenSize()).put("num_attention_heads", c.numAttentionHeads())
+        .put("l_layers", c.lLayers()).put("x_layers", c.xLayers()).put("r_layers", c.rLayers())
+        .put("vocab_size", c.vocabSize()).put("visual_feat_dim", c.visualFeatDim())
+        .put("num_qa_labels", c.numQaLabels());
+    root.put("checkpoint", ckpt.toString());
+    root.put("layout", inv.layout());
+    ObjectNode groups = root.putObject("groups");
+    inv.groups().forEach((k, v) -> groups.putObject(k).put("tensors", v[0]).put("parameters", v[1]));
+    root.put("tensors", inv.entries().size());
+    root.put("total_parameters", inv.total());
+    inv.tied().keySet().forEach(root.putArray("tied")::add);
+    inv.groups().keySet().forEach(root.putArray("heads_present")::add);
+    if (weights) {
+      ArrayNode list = root.putArray("weights");
+      for (WeightSource.Entry e : inv.entries()) {
+        ObjectNode t = list.addObject().put("name", e.name()).put("dtype", e.dtype());
+        ArrayNode shape = t.putArray("shape");
+        for (long d : e.shape()) {
+          shape.add(d);
         }
-      }
-      com.fasterxml.jackson.databind.node.ObjectNode groups = root.putObject("groups");
-      byTop.forEach((k, v) -> groups.putObject(k).put("tensors", v[0]).put("parameters", v[1]));
-      root.put("tensors", src.entries().size());
-      root.put("total_parameters", total);
-      tied.keySet().forEach(root.putArray("tied")::add);
-      byTop.keySet().forEach(root.putArray("heads_present")::add);
-      if (weights) {
-        root.set("weights", list);
+        if (inv.tied().containsKey(e.name())) {
+          t.put("tied_to", inv.tied().get(e.name()));
+        }
       }
     }
     return om.writerWithDefaultPrettyPrinter().writeValueAsString(root);
