@@ -238,11 +238,25 @@ final class GrpcServices {
   static final class AnswerGrpc extends io.github.tflxmert.serving.proto.AnswerServiceGrpc.AnswerServiceImplBase {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     private final Answerer answerer;
+    private final ModelRegistry models;
     private final Metrics metrics;
 
-    AnswerGrpc(Answerer answerer, Metrics metrics) {
+    AnswerGrpc(Answerer answerer, ModelRegistry models, Metrics metrics) {
       this.answerer = answerer;
+      this.models = models;
       this.metrics = metrics;
+    }
+
+    /** The version a request asks for: {@code version}, the one {@code version_label} names, or empty (latest). */
+    private OptionalLong version(io.github.tflxmert.serving.proto.AnswerRequest r) {
+      if (!r.getVersionLabel().isEmpty()) {
+        if (r.getVersion() > 0) {
+          throw ServingException.invalid("version " + r.getVersion() + " and version_label '" + r.getVersionLabel()
+              + "': expected at most one of them");
+        }
+        return OptionalLong.of(models.get(r.getModelName()).versionForLabel(r.getVersionLabel()));
+      }
+      return r.getVersion() > 0 ? OptionalLong.of(r.getVersion()) : OptionalLong.empty();
     }
 
     @Override
@@ -264,8 +278,7 @@ final class GrpcServices {
             o.putArray("image_size").add(i.getImageWidth()).add(i.getImageHeight());
           }
         }
-        var res = answerer.answer(request.getModelName(),
-            request.getVersion() > 0 ? OptionalLong.of(request.getVersion()) : OptionalLong.empty(), req);
+        var res = answerer.answer(request.getModelName(), version(request), req);
         var b = io.github.tflxmert.serving.proto.AnswerResponse.newBuilder()
             .setModelName(res.get("model").asText()).setVersion(res.get("version").asLong());
         for (var p : res.get("predictions")) {

@@ -149,7 +149,7 @@ public final class ModelServer implements AutoCloseable {
             .maxInboundMessageSize(o.grpcMaxMessageBytes())
             .addService(new GrpcServices.Prediction(core, metrics, o.responseTensorContent()).service())
             .addService(new GrpcServices.ModelStatus(core, metrics))
-            .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), metrics))
+            .addService(new GrpcServices.AnswerGrpc(new Answerer(registry), registry, metrics))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             // v1alpha too: grpcurl falls back to it, and grpcio-reflection's Python client speaks only it

@@ -150,6 +150,7 @@ class ServingVersionPolicyTest {
   @Test
   void specificVersionsWithLabelsOverGrpcAndRest() throws Exception {
     Path b = base("specific", 1, 2, 3);
+    Files.copy(ServingFixtures.HF_MODEL.resolve("vocab.txt"), b.resolve("vocab.txt"));   // for :answer
     Map<String, ServedModel.Source> models = Map.of("m", ServedModel.Source.basePath(b,
         ServedModel.VersionPolicy.specific(List.of(1L, 3L)), Map.of("stable", 1L, "canary", 3L)));
     try (ModelServer s = start(models)) {
@@ -175,6 +176,29 @@ class ServingVersionPolicyTest {
         assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains("expected one of the labels [canary, stable], found 'beta'"),
             e.getStatus().getDescription());
+        // our AnswerService takes the labels too, or a number, but not both
+        var answers = io.github.tflxmert.serving.proto.AnswerServiceGrpc.newBlockingStub(ch)
+            .withDeadlineAfter(60, TimeUnit.SECONDS);
+        var inst = io.github.tflxmert.serving.proto.Instance.newBuilder().setText("a red cube");
+        for (float f : in.visualFeats().data()) {
+          inst.addFeatures(f);
+        }
+        for (float f : in.visualPos().data()) {
+          inst.addBoxes(f);
+        }
+        var ask = io.github.tflxmert.serving.proto.AnswerRequest.newBuilder().setModelName("m").addInstances(inst);
+        assertEquals(3, answers.answer(ask.build()).getVersion(), "no version: the newest served");
+        assertEquals(1, answers.answer(ask.clone().setVersionLabel("stable").build()).getVersion());
+        assertEquals(3, answers.answer(ask.clone().setVersionLabel("canary").build()).getVersion());
+        StatusRuntimeException ae = assertThrows(StatusRuntimeException.class,
+            () -> answers.answer(ask.clone().setVersionLabel("beta").build()));
+        assertEquals(Status.Code.NOT_FOUND, ae.getStatus().getCode());
+        assertTrue(ae.getStatus().getDescription().contains("found 'beta'"), ae.getStatus().getDescription());
+        StatusRuntimeException both = assertThrows(StatusRuntimeException.class,
+            () -> answers.answer(ask.clone().setVersion(1).setVersionLabel("stable").build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, both.getStatus().getCode());
+        assertTrue(both.getStatus().getDescription().contains("expected at most one of them"),
+            both.getStatus().getDescription());
         PredictRequest v2 = r.toBuilder().setModelSpec(ModelSpec.newBuilder().setName("m")
             .setVersion(com.google.protobuf.Int64Value.of(2))).build();
         assertEquals(Status.Code.NOT_FOUND, assertThrows(StatusRuntimeException.class, () -> stub.predict(v2)).getStatus().getCode(),
