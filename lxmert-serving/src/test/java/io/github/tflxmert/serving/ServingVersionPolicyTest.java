@@ -222,6 +222,11 @@ class ServingVersionPolicyTest {
       HttpResponse<String> p3 = http("POST", rest + "/versions/3:predict", ServingServerTest.rows(in));
       assertEquals(ServingServerTest.JSON.readTree(p3.body()), ServingServerTest.JSON.readTree(p.body()),
           "same weights in 1 and 3: the same predictions");
+      String ask = ServingServerTest.JSON.writeValueAsString(Map.of("instances", List.of(Map.of("text", "a red cube",
+          "features", ServingServerTest.nested(in.visualFeats())[0], "boxes", ServingServerTest.nested(in.visualPos())[0]))));
+      HttpResponse<String> a = http("POST", rest + "/labels/stable:answer", ask);
+      assertEquals(200, a.statusCode(), a.body());
+      assertEquals("1", ServingServerTest.JSON.readTree(a.body()).get("version").asText(), a.body());
       for (String path : new String[] {"/labels/beta", "/labels/beta/metadata"}) {
         ServingServerTest.assertError(404, "found 'beta'", http("GET", rest + path, null));
       }
