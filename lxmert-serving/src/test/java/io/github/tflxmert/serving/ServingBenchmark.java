@@ -103,7 +103,7 @@ public final class ServingBenchmark {
       try (ModelServer server = ModelServer.start(serverOptions(src, b))) {
         ManagedChannel ch = channel(server);
         try {
-          LxmertInputs in = ServingFixturesBench.inputs(text, regions, featureDim(server));
+          LxmertInputs in = ServingFixturesBench.inputs(text, regions, config(server));
           PredictRequest req = ServingServerTest.request("m", in, true, outputs.toArray(new String[0]));
           if (jitWarmup > 0) {
             run(ch, req, 1, jitWarmup, false);
@@ -191,7 +191,7 @@ public final class ServingBenchmark {
       ManagedChannel onCh = channel(onServer);
       try {
         PredictRequest req = ServingServerTest.request("m", ServingFixturesBench.inputs(text, regions,
-            featureDim(offServer)), true, outputs.toArray(new String[0]));
+            config(offServer)), true, outputs.toArray(new String[0]));
         double[] offRps = new double[pairs];
         double[] onRps = new double[pairs];
         double[] ratios = new double[pairs];
@@ -240,11 +240,11 @@ public final class ServingBenchmark {
         .withResponseTensorContent(tensorContent);
   }
 
-  /** The served model's visual feature width. */
-  private static int featureDim(ModelServer server) {
+  /** The served model's configuration (its feature width and vocabulary size shape the inputs). */
+  private static io.github.tflxmert.config.LxmertConfig config(ModelServer server) {
     Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
     try {
-      return s.config().visualFeatDim();
+      return s.config();
     } finally {
       s.release();
     }
@@ -411,13 +411,17 @@ public final class ServingBenchmark {
     }
   }
 
-  /** Inputs of any feature width (the fixtures' helper is for the tiny config's 128). */
+  /**
+   * Inputs for any configuration (the fixtures' helper is for the tiny config's 128 features): ids below the
+   * vocabulary size (the demo model has 33 words), features of its width.
+   */
   static final class ServingFixturesBench {
-    static LxmertInputs inputs(int s, int n, int f) {
+    static LxmertInputs inputs(int s, int n, io.github.tflxmert.config.LxmertConfig c) {
+      int f = c.visualFeatDim();
       java.util.Random r = new java.util.Random(0);
       int[][] ids = new int[1][s];
       for (int i = 0; i < s; i++) {
-        ids[0][i] = 1 + r.nextInt(250);
+        ids[0][i] = 1 + r.nextInt(Math.min(250, c.vocabSize() - 1));
       }
       float[] feats = new float[n * f];
       for (int i = 0; i < feats.length; i++) {
