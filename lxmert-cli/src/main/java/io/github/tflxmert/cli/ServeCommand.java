@@ -81,9 +81,9 @@ final class ServeCommand implements Callable<Integer> {
   int grpcMaxMessage;
   @Option(names = {"--response-tensor-content", "--response_tensor_content"}, arity = "0..1", defaultValue = "false",
       fallbackValue = "true", description = "gRPC Predict answers carry each output's floats in tensor_content "
-          + "instead of float_val (what TF Serving answers, and this server without the flag): the same bytes, so clients that read with "
-          + "tf.make_ndarray get the same arrays and parse them far faster; clients that read float_val themselves "
-          + "find it empty. REST is unchanged (default ${DEFAULT-VALUE}).")
+          + "instead of float_val (what TF Serving answers, and this server without the flag): the same bytes, so "
+          + "clients that read with tf.make_ndarray get the same arrays and parse them far faster; clients that read "
+          + "float_val themselves find it empty. REST is unchanged (default ${DEFAULT-VALUE}).")
   boolean responseTensorContent;
   @Option(names = "--drain-seconds", defaultValue = "30",
       description = "On SIGTERM, how long to wait for requests in flight (default ${DEFAULT-VALUE}).")
