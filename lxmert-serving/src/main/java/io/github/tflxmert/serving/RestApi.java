@@ -93,8 +93,14 @@ public final class RestApi implements AutoCloseable {
     }
 
     static Answer json(int status, Object node) {
+      return json(status, node, "");
+    }
+
+    /** A JSON answer counted in the metrics under {@code version}. */
+    static Answer json(int status, Object node, String version) {
       try {
-        return new Answer(status, node instanceof String s ? s : JSON.writeValueAsString(node), "application/json");
+        return new Answer(status, node instanceof String s ? s : JSON.writeValueAsString(node), "application/json",
+            version);
       } catch (JsonProcessingException e) {
         throw new IllegalStateException(e);
       }
@@ -162,8 +168,7 @@ public final class RestApi implements AutoCloseable {
           api = "answer";
           requireMethod(method, "POST", path);
           ObjectNode res = answerer.answer(model, version, parse(readBody(ex)));
-          Answer j = Answer.json(200, res);   // counted under the version that answered, as :predict is
-          a = new Answer(j.status(), j.body(), j.contentType(), res.path("version").asText(""));
+          a = Answer.json(200, res, res.path("version").asText(""));   // counted under the version that answered
         } else if (":predict".equals(what)) {
           api = "predict";
           requireMethod(method, "POST", path);

@@ -112,17 +112,18 @@ public final class ServingBenchmark {
           if (!batching && Arrays.stream(conc).anyMatch(c -> c == 1)) {
             // the model alone in this JVM, alternating call by call with gRPC calls, so both see the machine in the
             // same state (this host's speed drifts by up to 2x over minutes): what the server adds
-            long[][] lat = interleaved(server, ch, req, in, outputs, warmup, seconds);
-            double directMean = mean(lat[0]) / 1e6;
-            double grpcMean = mean(lat[1]) / 1e6;
-            Arrays.sort(lat[0]);
-            Arrays.sort(lat[1]);
-            direct = new double[] {pct(lat[0], 0.5) / 1e6, pct(lat[0], 0.99) / 1e6, pct(lat[1], 0.5) / 1e6,
-                pct(lat[1], 0.99) / 1e6};
+            Alternating alt = interleaved(server, ch, req, in, outputs, warmup, seconds);
+            double directMean = mean(alt.direct()) / 1e6;
+            double grpcMean = mean(alt.grpc()) / 1e6;
+            Arrays.sort(alt.direct());
+            Arrays.sort(alt.grpc());
+            direct = new double[] {pct(alt.direct(), 0.5) / 1e6, pct(alt.direct(), 0.99) / 1e6,
+                pct(alt.grpc(), 0.5) / 1e6, pct(alt.grpc(), 0.99) / 1e6};
             System.out.printf(Locale.ROOT, "DIRECT {\"pairs\": %d, \"direct_p50_ms\": %.2f, \"direct_p99_ms\": %.2f, "
                 + "\"grpc_p50_ms\": %.2f, \"grpc_p99_ms\": %.2f, \"direct_mean_ms\": %.2f, \"grpc_mean_ms\": %.2f, "
-                + "\"in_server_mean_ms\": %.2f, \"client_parse_ms\": %.2f, \"answer_bytes\": %d}%n", lat[0].length,
-                direct[0], direct[1], direct[2], direct[3], directMean, grpcMean, lat[2][0] / 1e6, lat[2][1] / 1e6, lat[2][2]);
+                + "\"in_server_mean_ms\": %.2f, \"client_parse_ms\": %.2f, \"answer_bytes\": %d}%n", alt.direct().length,
+                direct[0], direct[1], direct[2], direct[3], directMean, grpcMean, alt.inServerMeanMs(),
+                alt.clientParseMs(), alt.answerBytes());
           }
           for (int c : conc) {
             run(ch, req, c, warmup, false);
@@ -265,26 +266,17 @@ public final class ServingBenchmark {
 
   /** {rows, runs} of the batch-size histogram so far (from the Prometheus text; {0, 0} with batching off). */
   private static double[] batchStats(ModelServer server) {
-    double sum = 0;
-    double count = 0;
-    for (String line : server.metrics().scrape().split("\n")) {
-      if (line.startsWith("lxmert_serving_batch_size_sum")) {
-        sum = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      } else if (line.startsWith("lxmert_serving_batch_size_count")) {
-        count = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      }
-    }
-    return new double[] {sum, count};
+    return histogram(server, "lxmert_serving_batch_size");
   }
 
-  /** {seconds, requests} of the request latency histogram (decode to encode) so far, all models and APIs. */
-  private static double[] latencyStats(ModelServer server) {
+  /** {sum, count} of a Prometheus histogram so far, over all its label sets. */
+  private static double[] histogram(ModelServer server, String name) {
     double sum = 0;
     double count = 0;
     for (String line : server.metrics().scrape().split("\n")) {
-      if (line.startsWith("lxmert_serving_request_latency_seconds_sum")) {
+      if (line.startsWith(name + "_sum")) {
         sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-      } else if (line.startsWith("lxmert_serving_request_latency_seconds_count")) {
+      } else if (line.startsWith(name + "_count")) {
         count += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
       }
     }
@@ -365,8 +357,17 @@ public final class ServingBenchmark {
         + "\"max_ms_per_5s\": [%s], \"slowest10_start_s\": [%s]}", mode, means, maxes, slow);
   }
 
-  /** {in-process, gRPC} latencies in ns: the server's own predictor called directly, then over gRPC, in turn. */
-  private static long[][] interleaved(ModelServer server, ManagedChannel ch, PredictRequest req, LxmertInputs in,
+  /** The server's request latency histogram (decode to encode). */
+  private static final String LATENCY = "lxmert_serving_request_latency_seconds";
+
+  /**
+   * Alternating calls: in-process and gRPC latencies (ns), the server's own mean over the gRPC calls (ms, from
+   * its latency histogram), the client's parse of one answer (ms, median of 21) and that answer's size.
+   */
+  private record Alternating(long[] direct, long[] grpc, double inServerMeanMs, double clientParseMs, int answerBytes) {}
+
+  /** The server's own predictor called directly, then over gRPC, in turn. */
+  private static Alternating interleaved(ModelServer server, ManagedChannel ch, PredictRequest req, LxmertInputs in,
                                       List<String> outputs, int warmup, int seconds) throws Exception {
     Servable s = server.models().get("m").acquire(java.util.OptionalLong.empty());
     try {
@@ -379,7 +380,7 @@ public final class ServingBenchmark {
       for (int pass = 0; pass < 2; pass++) {
         long end = System.nanoTime() + (pass == 0 ? warmup : 2L * seconds) * 1_000_000_000L;
         if (pass == 1) {
-          inServer = latencyStats(server);
+          inServer = histogram(server, LATENCY);
         }
         while (System.nanoTime() < end) {
           long t0 = System.nanoTime();
@@ -393,7 +394,7 @@ public final class ServingBenchmark {
           }
         }
       }
-      double[] after = latencyStats(server);
+      double[] after = histogram(server, LATENCY);
       // what the client's own protobuf parse of one answer costs (part of each gRPC latency, spent in the client)
       byte[] answer = stub.withDeadlineAfter(300, TimeUnit.SECONDS).predict(req).toByteArray();
       long[] parse = new long[21];
@@ -403,9 +404,9 @@ public final class ServingBenchmark {
         parse[i] = System.nanoTime() - t0;
       }
       Arrays.sort(parse);
-      long meanNs = after[1] > inServer[1] ? (long) ((after[0] - inServer[0]) / (after[1] - inServer[1]) * 1e9) : -1;
-      return new long[][] {d.stream().mapToLong(Long::longValue).toArray(), g.stream().mapToLong(Long::longValue).toArray(),
-          {meanNs, parse[parse.length / 2], answer.length}};
+      double inServerMs = after[1] > inServer[1] ? (after[0] - inServer[0]) / (after[1] - inServer[1]) * 1e3 : -1;
+      return new Alternating(d.stream().mapToLong(Long::longValue).toArray(),
+          g.stream().mapToLong(Long::longValue).toArray(), inServerMs, parse[parse.length / 2] / 1e6, answer.length);
     } finally {
       s.release();
     }
